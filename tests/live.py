@@ -1,0 +1,108 @@
+"""A real Health Space server in a child process, for browser and process-level tests.
+
+It gets its own instance folder, database and port; WebAuthn needs the page on
+http://localhost:PORT, so the origin is localhost, never 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, instance: Path, database_url: str | None = None, port: int | None = None,
+                 extra_env: dict | None = None, command: list[str] | None = None):
+        self.instance = Path(instance)
+        self.instance.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.database_url = database_url or f"sqlite:///{self.instance / 'live.db'}"
+        self.command = command
+        self.env = {
+            **os.environ,
+            "HEALTHSPACE_INSTANCE": str(self.instance),
+            "HEALTHSPACE_ENV": "test",
+            "DATABASE_URL": self.database_url,
+            "WEBAUTHN_ORIGIN": self.url,
+            "WEBAUTHN_RP_ID": "localhost",
+            "FLASK_APP": "wsgi:app",
+            "PORT": str(self.port),
+            "HOST": "localhost",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+        self.log = self.instance / f"server-{self.port}.log"
+
+    def flask(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=self.env,
+                                capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def prepare(self, seed: bool = True) -> LiveServer:
+        self.flask("db", "upgrade")
+        if seed:
+            self.flask("demo", "seed")
+        return self
+
+    def start(self, timeout: float = 30) -> LiveServer:
+        command = self.command or [sys.executable, "-m", "webapp.serve"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env,
+                                        stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not answer in {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def _signal(self, sig: int) -> None:
+        if self.process and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as a crash would be."""
+        self._signal(signal.SIGKILL)
+        if self.process:
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self._signal(signal.SIGTERM)
+        if self.process:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,1 @@
+"""The access history a patient can read. Append-only: this module has no update or delete."""

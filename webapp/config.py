@@ -1,0 +1,72 @@
+"""Every setting comes from the environment; embedded defaults make `make run` work alone."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("HEALTHSPACE_INSTANCE", ROOT / "instance"))
+
+
+def instance_secret(name: str, make=lambda: secrets.token_urlsafe(48)) -> str:
+    """Read a secret from instance/<name>, creating it once (0600) when absent.
+
+    Secrets are never constants in code: a fresh checkout generates its own.
+    """
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE / name
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+    return path.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment() -> dict:
+    env = os.environ
+    origin = env.get("WEBAUTHN_ORIGIN", "http://localhost:5000")
+    https = origin.startswith("https://")
+    return {
+        "ENV_NAME": env.get("HEALTHSPACE_ENV", "development"),
+        "SECRET_KEY": env.get("SECRET_KEY") or instance_secret("secret_key"),
+        "SQLALCHEMY_DATABASE_URI": env.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE / 'healthspace.db'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "WEBAUTHN_RP_ID": env.get("WEBAUTHN_RP_ID", "localhost"),
+        "WEBAUTHN_RP_NAME": env.get("WEBAUTHN_RP_NAME", "Health Space"),
+        "WEBAUTHN_ORIGIN": origin,
+        "SOCKETIO_ASYNC_MODE": env.get("SOCKETIO_ASYNC_MODE", "threading"),
+        "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "Europe/Paris"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "LANGUAGES": ("en", "fr"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "FRESH_AUTH_SECONDS": int(env.get("FRESH_AUTH_SECONDS", "600")),
+        "RUN_REMINDER_WORKER": _bool("RUN_REMINDER_WORKER", False),
+        "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
+        "COMPRESS_MIMETYPES": [
+            "text/html", "text/css", "text/javascript", "application/javascript",
+            "application/json", "application/manifest+json", "image/svg+xml", "text/calendar",
+        ],
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+    }

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("push", __name__, url_prefix="/push")
+
+from . import routes  # noqa: E402,F401
