@@ -33,8 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import i18n
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    # Before init_app: Flask-Babel reads the directories once, when it is initialised.
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", i18n.translation_directories())
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
 
     socketio.init_app(
         app,
