@@ -63,6 +63,19 @@ def from_environment() -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "FRESH_AUTH_SECONDS": int(env.get("FRESH_AUTH_SECONDS", "600")),
         "RUN_REMINDER_WORKER": _bool("RUN_REMINDER_WORKER", False),
+        # Web Push: the VAPID key is generated once into instance/ when not given here.
+        "VAPID_PRIVATE_KEY": env.get("VAPID_PRIVATE_KEY") or None,
+        "VAPID_CLAIM_EMAIL": env.get("VAPID_CLAIM_EMAIL", "admin@healthspace.example"),
+        "PUSH_ALLOWED_HOSTS": env.get("PUSH_ALLOWED_HOSTS", (
+            "fcm.googleapis.com android.googleapis.com push.services.mozilla.com"
+            " push.apple.com notify.windows.com")).split(),
+        "PUSH_ALLOW_LOCAL_HTTP": _bool(
+            "PUSH_ALLOW_LOCAL_HTTP", env.get("HEALTHSPACE_ENV") == "test"),
+        "PUSH_MAX_ATTEMPTS": int(env.get("PUSH_MAX_ATTEMPTS", "3")),
+        "PUSH_RETRY_BASE_SECONDS": float(env.get("PUSH_RETRY_BASE_SECONDS", "0.5")),
+        "PUSH_RETRY_MAX_WAIT_SECONDS": float(env.get("PUSH_RETRY_MAX_WAIT_SECONDS", "10")),
+        "PUSH_TIMEOUT_SECONDS": float(env.get("PUSH_TIMEOUT_SECONDS", "10")),
+        "PUSH_CONCURRENCY": int(env.get("PUSH_CONCURRENCY", "16")),
         "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
         "COMPRESS_MIMETYPES": [
             "text/html", "text/css", "text/javascript", "application/javascript",

@@ -58,3 +58,11 @@ def _manage_self(actor, subject) -> bool:
 @rule("admin.invite")
 def _admin_invite(actor, subject) -> bool:
     return actor.is_admin
+
+
+# ---- Push ------------------------------------------------------------------------------
+
+@rule("push.device.manage")
+def _push_device_manage(actor, subscription) -> bool:
+    # A device (push subscription) belongs to one person; only they see or remove it.
+    return subscription is not None and subscription.user_id == actor.id
