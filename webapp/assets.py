@@ -10,7 +10,8 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, current_app, url_for
+from flask import Flask, Response, current_app, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 
 @lru_cache(maxsize=256)
@@ -30,5 +31,39 @@ def asset(filename: str) -> str:
     return url_for("static", filename=filename, v=version_of(filename))
 
 
+# Responses that are the same for everybody: they must not vary on the session cookie, or
+# browsers would fetch them again after each sign-in.
+COOKIE_FREE_ENDPOINTS = {"static", "core.service_worker"}
+ONE_YEAR = 31536000
+
+
+def _static_cache_headers(response: Response) -> Response:
+    """One year, immutable, only for the exact current version; anything else revalidates."""
+    if request.endpoint != "static" or response.status_code not in (200, 304):
+        return response
+    filename = (request.view_args or {}).get("filename", "")
+    wanted = request.args.get("v")
+    response.headers.pop("Expires", None)
+    if wanted and wanted == version_of(filename):
+        response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+    else:
+        # Unversioned or stale URL: may be cached but is checked (ETag) before each use.
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    def save_session(self, app, session, response) -> None:
+        super().save_session(app, session, response)
+        if request.endpoint in COOKIE_FREE_ENDPOINTS and not session.modified:
+            kept = [h for h in response.vary if h.lower() != "cookie"]
+            if kept:
+                response.headers["Vary"] = ", ".join(kept)
+            else:
+                response.headers.pop("Vary", None)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["asset"] = asset
+    app.after_request(_static_cache_headers)
+    app.session_interface = _SessionInterface()

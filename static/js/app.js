@@ -19,4 +19,52 @@
       if (main) main.focus({ preventScroll: true });
     }
   });
+
+  // A boosted navigation swaps only <body>. Carry over what the new page's <html> says
+  // (language, large-text class, theme) and load the scripts and stylesheets its <head> asks
+  // for (a page's {% block scripts %}), as a full page load would. Page scripts therefore hang
+  // their behaviour on events (htmx:load, delegated listeners), never on DOMContentLoaded.
+  var pendingHead = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (!detail || !detail.boosted || !detail.shouldSwap || !detail.xhr) return;
+    var text = detail.xhr.responseText || "";
+    if (!/<html\b/i.test(text)) return;
+    var doc = new DOMParser().parseFromString(text, "text/html");
+    var root = document.documentElement;
+    ["lang", "class", "data-theme"].forEach(function (name) {
+      if (doc.documentElement.hasAttribute(name)) {
+        root.setAttribute(name, doc.documentElement.getAttribute(name));
+      } else {
+        root.removeAttribute(name);
+      }
+    });
+    pendingHead = Array.prototype.slice.call(
+      doc.head.querySelectorAll("script[src], link[rel=stylesheet][href]"));
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    var wanted = pendingHead;
+    pendingHead = [];
+    wanted.forEach(function (el) {
+      var isScript = el.tagName === "SCRIPT";
+      var url = el.getAttribute(isScript ? "src" : "href");
+      var selector = isScript ? "script[src]" : "link[rel=stylesheet][href]";
+      var present = Array.prototype.some.call(document.head.querySelectorAll(selector), function (have) {
+        return have.getAttribute(isScript ? "src" : "href") === url;
+      });
+      if (present) return;
+      var copy = document.createElement(isScript ? "script" : "link");
+      if (isScript) { copy.src = url; copy.async = false; } else { copy.rel = "stylesheet"; copy.href = url; }
+      document.head.appendChild(copy);
+    });
+  });
+
+  // A boosted navigation that cannot reach the server becomes a real one, so the service
+  // worker can answer with the offline page instead of leaving the tap without effect.
+  document.addEventListener("htmx:sendError", function (event) {
+    var detail = event.detail;
+    if (detail && detail.boosted && detail.requestConfig && detail.requestConfig.verb === "get") {
+      window.location.assign(detail.requestConfig.path);
+    }
+  });
 })();

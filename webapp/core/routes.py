@@ -1,14 +1,20 @@
-"""Home, health check, and the PWA files that must live at the root."""
+"""Home, health check, the language switcher, and the PWA files that must live at the root."""
 
 from __future__ import annotations
 
-from flask import redirect, url_for
+import json
+
+from flask import current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from .. import policy
+from ..errors import UserError
 from ..extensions import db
 from ..htmx import render
-from . import bp
+from . import bp, pwa
 
 
 @bp.get("/")
@@ -28,3 +34,50 @@ def home():
 def health():
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    # Browsers fetch the manifest without cookies: its language follows Accept-Language.
+    body = json.dumps(pwa.manifest(str(get_locale())), ensure_ascii=False)
+    response = make_response(body)
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "no-cache"
+    response.vary.add("Accept-Language")
+    return response
+
+
+@bp.get("/sw.js")
+def service_worker():
+    response = make_response(pwa.worker_script())
+    response.mimetype = "text/javascript"
+    # The browser must always see the newest worker; its scope is the whole site.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    # Precached by the service worker without cookies: the page holds nobody's data.
+    return render_template("core/offline.html")
+
+
+@bp.post("/language")
+def choose_language():
+    language = request.form.get("language", "")
+    if language not in current_app.config["LANGUAGES"]:
+        raise UserError(_("This language is not available."), field="language")
+    session["language"] = language
+    if current_user.is_authenticated:
+        policy.require(current_user, "account.manage_self", current_user)
+        current_user.language = language
+        db.session.commit()
+    return redirect(_same_site(request.form.get("next")) or url_for("core.index"))
+
+
+def _same_site(target: str | None) -> str | None:
+    # Only a path on this site: never an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
