@@ -82,4 +82,7 @@ def from_environment() -> dict:
             "application/json", "application/manifest+json", "image/svg+xml", "text/calendar",
         ],
         "COMPRESS_ALGORITHM": ["br", "gzip"],
+        # Static files are streamed from disk; Flask-Compress leaves gzip out of its streaming
+        # default, which would send them uncompressed to gzip-only clients.
+        "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
     }
