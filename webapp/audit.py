@@ -1,1 +1,221 @@
-"""The access history a patient can read. Append-only: this module has no update or delete."""
+"""The access history a patient can read. Append-only: this module has no update or delete.
+
+`record(actor, patient, action, object_type, object_id=None, on_behalf_of=None)` adds one row
+to the current transaction; the caller commits (with the change it records, so a rolled-back
+action leaves no history and a committed one always does). Call it exactly once per access
+whenever someone other than the patient reads or writes the patient's data. Calling it for
+the patient's own writes is welcome too: they fill the patient's "My actions" tab. The
+patient's own reads are not history and are skipped.
+
+    from webapp import audit
+    audit.record(current_user, patient, "read", "conversation", conversation.id)
+    audit.record(relative, patient, "write", "message", message.id, on_behalf_of=patient)
+
+`action` is a short verb ("read", "write", "delete", "grant", ...); `object_type` names the
+object ("message", "conversation", "appointment", "document", "summary", "grant", ...). Its
+kind of data (the filter on the Activity page) is derived from it, see KINDS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ForeignKey, Index, String, event, func, or_
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .accounts.models import User
+from .extensions import db
+
+# object_type -> kind of data shown on the Activity page (the scope it belongs to).
+KINDS = {
+    "message": "messages", "messages": "messages", "conversation": "messages",
+    "attachment": "messages", "receipt": "messages",
+    "appointment": "agenda", "agenda": "agenda", "reminder": "agenda", "medication": "agenda",
+    "event": "agenda", "ics": "agenda",
+    "document": "documents", "documents": "documents",
+    "summary": "summary",
+    "grant": "circle", "invitation": "circle", "block": "circle", "request": "circle",
+    "emergency": "circle", "circle": "circle", "settings": "circle",
+    "export": "space", "space": "space",
+}
+KIND_ORDER = ("messages", "agenda", "documents", "summary", "circle", "space", "other")
+
+
+def kind_of(object_type: str) -> str:
+    base = (object_type or "").split(".")[0].lower()
+    return KINDS.get(base, "other")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class AccessEvent(db.Model):
+    """One access to a patient's data. Rows are only ever inserted."""
+
+    __tablename__ = "access_events"
+    # The Activity page pages by (at, id) within one patient's rows.
+    __table_args__ = (Index("ix_access_events_patient_at", "patient_id", "at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # Kept as text so the history still reads right if the account is renamed or removed.
+    actor_name: Mapped[str] = mapped_column(String(120))
+    # What the actor acted as: patient, relative, professional, emergency, admin.
+    acting_as: Mapped[str] = mapped_column(String(20))
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(30))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    device: Mapped[str] = mapped_column(String(10))
+    emergency: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+
+    @property
+    def by_patient(self) -> bool:
+        return self.actor_id == self.patient_id
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+@event.listens_for(AccessEvent, "before_update")
+def _refuse_update(mapper, connection, target):  # pragma: no cover - guarded by a test
+    raise AppendOnlyError("the access history is append-only")
+
+
+@event.listens_for(AccessEvent, "before_delete")
+def _refuse_delete(mapper, connection, target):  # pragma: no cover - guarded by a test
+    raise AppendOnlyError("the access history is append-only")
+
+
+def device_kind(user_agent: str | None) -> str:
+    """mobile / tablet / desktop / server (no request) from the User-Agent header."""
+    if user_agent is None:
+        return "server"
+    ua = user_agent.lower()
+    if "ipad" in ua or "tablet" in ua or ("android" in ua and "mobile" not in ua):
+        return "tablet"
+    if "mobi" in ua or "iphone" in ua or "android" in ua:
+        return "mobile"
+    if not ua.strip():
+        return "unknown"
+    return "desktop"
+
+
+def _current_user_agent() -> str | None:
+    from flask import has_request_context, request
+
+    if not has_request_context():
+        return None
+    return request.headers.get("User-Agent", "")
+
+
+def _id(value) -> int | None:
+    if value is None:
+        return None
+    return value if isinstance(value, int) else value.id
+
+
+def acting_as(actor: User, patient_id: int, emergency: bool) -> str:
+    if actor.id == patient_id:
+        return "patient"
+    if emergency:
+        return "emergency"
+    return actor.role
+
+
+def record(actor: User, patient, action: str, object_type: str, object_id=None,
+           on_behalf_of=None, *, emergency: bool | None = None) -> AccessEvent | None:
+    """Add one history row to the current transaction (the caller commits).
+
+    `patient` is a User or a user id. Returns the row, or None for the patient's own reads.
+    `emergency` defaults to "the actor reaches this patient only through emergency access".
+    """
+    patient_id = _id(patient)
+    if actor.id == patient_id and action == "read":
+        return None
+    if emergency is None:
+        emergency = actor.id != patient_id and _through_emergency(actor, patient_id)
+    row = AccessEvent(
+        at=_now(),
+        patient_id=patient_id,
+        actor_id=actor.id,
+        actor_name=actor.display_name,
+        acting_as=acting_as(actor, patient_id, emergency),
+        on_behalf_of_id=_id(on_behalf_of),
+        action=action[:30],
+        object_type=object_type[:40],
+        object_id=None if object_id is None else str(object_id)[:64],
+        kind=kind_of(object_type),
+        device=device_kind(_current_user_agent()),
+        emergency=bool(emergency),
+    )
+    db.session.add(row)
+    return row
+
+
+def _through_emergency(actor: User, patient_id: int) -> bool:
+    if not actor.is_professional:
+        return False
+    from .circle import services as circle
+
+    return circle.active_grant(patient_id, actor.id) is None and \
+        circle.active_emergency(patient_id, actor.id) is not None
+
+
+# ---- Reading the history (the patient's Activity page) ----------------------------------
+
+@dataclass
+class Filters:
+    person: int | None = None      # actor id
+    kind: str | None = None        # one of KIND_ORDER
+    since: datetime | None = None  # UTC, inclusive
+    until: datetime | None = None  # UTC, exclusive
+
+
+PAGE_SIZE = 20
+
+
+def history(patient_id: int, *, mine: bool, filters: Filters | None = None,
+            before: tuple[datetime, int] | None = None, limit: int = PAGE_SIZE
+            ) -> list[AccessEvent]:
+    """Newest first. Keyset paging: `before` is the (at, id) of the last row already shown."""
+    filters = filters or Filters()
+    q = db.select(AccessEvent).where(AccessEvent.patient_id == patient_id)
+    if mine:
+        q = q.where(AccessEvent.actor_id == patient_id)
+    else:
+        q = q.where(or_(AccessEvent.actor_id.is_(None), AccessEvent.actor_id != patient_id))
+        if filters.person:
+            q = q.where(AccessEvent.actor_id == filters.person)
+    if filters.kind:
+        q = q.where(AccessEvent.kind == filters.kind)
+    if filters.since:
+        q = q.where(AccessEvent.at >= filters.since)
+    if filters.until:
+        q = q.where(AccessEvent.at < filters.until)
+    if before:
+        at, row_id = before
+        q = q.where(or_(AccessEvent.at < at, (AccessEvent.at == at) & (AccessEvent.id < row_id)))
+    q = q.order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(limit)
+    return list(db.session.scalars(q))
+
+
+def people_in_history(patient_id: int) -> list[tuple[int, str]]:
+    """(actor id, name) of everyone other than the patient who appears in the history."""
+    q = (db.select(AccessEvent.actor_id, func.max(AccessEvent.actor_name))
+         .where(AccessEvent.patient_id == patient_id, AccessEvent.actor_id.is_not(None),
+                AccessEvent.actor_id != patient_id)
+         .group_by(AccessEvent.actor_id))
+    return sorted(((row[0], row[1]) for row in db.session.execute(q)), key=lambda r: r[1].lower())

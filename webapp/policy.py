@@ -60,6 +60,82 @@ def _admin_invite(actor, subject) -> bool:
     return actor.is_admin
 
 
+# ---- Care circle: the scope rules every domain builds on --------------------------------
+#
+# `<scope>.read` / `<scope>.write` on a patient (a User): the patient themself, or a relative
+# or professional holding an active grant (not revoked, not past its end date, professional
+# not blocked) with that scope. Emergency access opens `summary.read` only. Admins reach no
+# patient data. Domain rules below call `_scope(actor, patient, "messages")` and the like.
+
+def _scope(actor, patient, scope: str) -> bool:
+    from .circle import services as circle
+
+    return circle.has_scope(actor, patient, scope)
+
+
+def _is_the_patient(actor, patient) -> bool:
+    return (patient is not None and getattr(patient, "id", None) == actor.id
+            and actor.is_patient)
+
+
+for _scope_name in ("messages", "agenda", "documents", "summary"):
+    for _verb in ("read", "write"):
+        if _scope_name == "summary" and _verb == "write":
+            continue
+        rule(f"{_scope_name}.{_verb}")(
+            lambda actor, patient, _s=_scope_name: _scope(actor, patient, _s)
+        )
+
+# Only the patient manages their circle, reads their history, exports or closes their space.
+for _action in ("circle.manage", "audit.read", "space.export", "space.close"):
+    rule(_action)(_is_the_patient)
+
+
+@rule("circle.act_for")
+def _act_for(actor, patient) -> bool:
+    """Switch to 'acting for ‹patient›': any active grant (or emergency access) will do."""
+    from .circle import services as circle
+
+    if patient is None or not (actor.is_relative or actor.is_professional):
+        return False
+    return any(p.id == patient.id for p in circle.patients_for(actor))
+
+
+@rule("circle.directory")
+def _directory(actor, subject) -> bool:
+    """Patients search professionals to add them."""
+    return actor.is_patient
+
+
+@rule("circle.find_patient")
+def _find_patient(actor, subject) -> bool:
+    """Professionals look a patient up to ask for access or break the glass."""
+    return actor.is_professional
+
+
+@rule("circle.request_access")
+def _request_access(actor, patient) -> bool:
+    from .circle import services as circle
+
+    return (actor.is_professional and patient is not None and patient.is_patient
+            and not circle.is_blocked(patient.id, actor.id))
+
+
+@rule("circle.emergency")
+def _emergency(actor, patient) -> bool:
+    """Break the glass: a professional, not blocked, the patient has not switched it off."""
+    from .circle import services as circle
+
+    return (actor.is_professional and patient is not None and patient.is_patient
+            and patient.is_active and not circle.is_blocked(patient.id, actor.id)
+            and circle.emergency_allowed(patient.id))
+
+
+@rule("circle.redeem_invitation")
+def _redeem(actor, subject) -> bool:
+    return actor.is_relative
+
+
 # ---- Push ------------------------------------------------------------------------------
 
 @rule("push.device.manage")
