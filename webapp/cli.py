@@ -40,3 +40,6 @@ def seed() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
+    from .agenda.worker import reminders_cli
+
+    app.cli.add_command(reminders_cli)

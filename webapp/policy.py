@@ -142,3 +142,97 @@ def _redeem(actor, subject) -> bool:
 def _push_device_manage(actor, subscription) -> bool:
     # A device (push subscription) belongs to one person; only they see or remove it.
     return subscription is not None and subscription.user_id == actor.id
+
+
+# ---- Agenda ----------------------------------------------------------------------------
+#
+# Built on the `agenda` scope. Subjects: the patient (a User) for creating and reading, an
+# Appointment / Reminder / Delivery for acting on one item.
+
+def _agenda(actor, item, verb: str) -> bool:
+    patient = getattr(item, "patient", None)
+    return patient is not None and can(actor, f"agenda.{verb}", patient)
+
+
+@rule("appointment.create")
+def _appointment_create(actor, patient) -> bool:
+    """The patient, or a relative with the agenda scope (professionals propose instead)."""
+    return not actor.is_professional and can(actor, "agenda.write", patient)
+
+
+@rule("appointment.propose")
+def _appointment_propose(actor, patient) -> bool:
+    return actor.is_professional and can(actor, "agenda.write", patient)
+
+
+@rule("appointment.read")
+def _appointment_read(actor, appointment) -> bool:
+    return _agenda(actor, appointment, "read")
+
+
+def _appointment_change(actor, appointment) -> bool:
+    """Who may write the agenda; a professional only what they proposed themself."""
+    if not _agenda(actor, appointment, "write"):
+        return False
+    return not actor.is_professional or appointment.created_by_id == actor.id
+
+
+rule("appointment.edit")(_appointment_change)
+rule("appointment.delete")(_appointment_change)
+
+
+@rule("appointment.respond")
+def _appointment_respond(actor, appointment) -> bool:
+    """Only the patient accepts or declines a professional's proposal."""
+    return appointment is not None and _is_the_patient(actor, appointment.patient)
+
+
+@rule("appointment.confirm")
+def _appointment_confirm(actor, appointment) -> bool:
+    return appointment is not None and _is_the_patient(actor, appointment.patient)
+
+
+@rule("reminder.create")
+def _reminder_create(actor, patient) -> bool:
+    return can(actor, "agenda.write", patient)
+
+
+@rule("reminder.read")
+def _reminder_read(actor, reminder) -> bool:
+    return _agenda(actor, reminder, "read")
+
+
+rule("reminder.edit")(lambda actor, reminder: _agenda(actor, reminder, "write"))
+rule("reminder.delete")(lambda actor, reminder: _agenda(actor, reminder, "write"))
+
+
+@rule("reminder.take")
+def _reminder_take(actor, reminder) -> bool:
+    """"Taken"/"Snooze": the patient, or someone who writes their agenda (gave the dose)."""
+    return (reminder is not None and reminder.kind == "medication"
+            and _agenda(actor, reminder, "write"))
+
+
+@rule("reminder.watch")
+def _reminder_watch(actor, reminder) -> bool:
+    """A relative with the agenda scope watches a medication reminder."""
+    return (reminder is not None and reminder.kind == "medication" and actor.is_relative
+            and _agenda(actor, reminder, "read"))
+
+
+@rule("agenda.delivery_action")
+def _delivery_action(actor, delivery) -> bool:
+    """A notification action acts for the patient it was sent to, and only for them."""
+    return (delivery is not None and delivery.recipient_id == actor.id
+            and delivery.patient_id == actor.id and actor.is_patient)
+
+
+@rule("agenda.alert")
+def _agenda_alert(watcher, reminder) -> bool:
+    """Whether a watcher is still allowed an alert (checked again when it is due)."""
+    return _reminder_watch(watcher, reminder)
+
+
+@rule("agenda.feed")
+def _agenda_feed(actor, subject) -> bool:
+    return actor.is_patient or actor.is_relative or actor.is_professional

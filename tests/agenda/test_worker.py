@@ -1,0 +1,180 @@
+"""The delivery worker with a controlled clock: due, early, late-but-in-window, missed,
+daylight-saving changes, catching up after downtime, watched doses."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.agenda.helpers import appointment_input, make_reminder
+from webapp.agenda import services, worker
+from webapp.agenda.models import Delivery
+from webapp.extensions import db
+
+CREATED = datetime(2026, 3, 10, 6, 0)  # UTC; Paris is UTC+1 until 29 March
+FIRST = datetime(2026, 3, 10, 7, 0)    # 08:00 in Paris
+
+
+def statuses(kind: str = "reminder") -> dict:
+    rows = db.session.execute(
+        select(Delivery.occurrence_at, Delivery.status).where(Delivery.kind == kind)
+        .order_by(Delivery.occurrence_at)).all()
+    return {occ: status for occ, status in rows}
+
+
+@pytest.fixture
+def daily(ctx, people):
+    patient = people.get("patient")
+    return make_reminder(patient, patient, CREATED, start="2026-03-01", times="08:00")
+
+
+def test_creating_a_reminder_prepares_its_next_occurrences(daily):
+    got = statuses()
+    assert list(got)[:2] == [FIRST, FIRST + timedelta(days=1)]
+    assert set(got.values()) == {"pending"}
+    assert max(got) < CREATED + services.HORIZON
+
+
+def test_early_nothing_is_sent(daily):
+    stats = worker.tick(FIRST - timedelta(minutes=1))
+    assert stats.get("claimed", 0) == 0
+    assert statuses()[FIRST] == "pending"
+
+
+def test_due_reminder_is_claimed_once_and_its_outcome_recorded(daily):
+    stats = worker.tick(FIRST)
+    assert stats["claimed"] == 1
+    row = db.session.scalar(select(Delivery).where(Delivery.occurrence_at == FIRST,
+                                                   Delivery.kind == "reminder"))
+    # No device registered: the attempt is recorded as undelivered, never retried in a loop.
+    assert (row.status, row.devices, row.attempts) == ("undelivered", 0, 1)
+    assert row.claimed_at == FIRST and row.finished_at == FIRST
+    again = worker.tick(FIRST + timedelta(minutes=1))
+    assert again.get("claimed", 0) == 0
+
+
+def test_late_but_in_window_is_still_sent(daily):
+    stats = worker.tick(FIRST + timedelta(minutes=59))
+    assert stats["claimed"] == 1 and stats.get("missed", 0) == 0
+    assert statuses()[FIRST] == "undelivered"
+
+
+def test_later_than_its_window_is_recorded_as_missed_not_sent(daily):
+    stats = worker.tick(FIRST + timedelta(minutes=61))
+    assert stats.get("claimed", 0) == 0 and stats["missed"] == 1
+    assert statuses()[FIRST] == "missed"
+
+
+def test_catching_up_after_downtime_does_not_flood(daily):
+    # The worker was stopped for three days: only the current occurrence goes out.
+    now = FIRST + timedelta(days=3, minutes=5)
+    stats = worker.tick(now)
+    got = statuses()
+    assert stats["claimed"] == 1
+    assert got[FIRST + timedelta(days=3)] == "undelivered"
+    assert [got[FIRST + timedelta(days=d)] for d in range(3)] == ["missed"] * 3
+    assert max(got) > now + timedelta(hours=20)  # the horizon moved forward
+
+
+@pytest.mark.parametrize("before, after", [
+    # March: Sunday 29 at 02:00 Paris goes to UTC+2.
+    (datetime(2026, 3, 28, 7, 0), datetime(2026, 3, 29, 6, 0)),
+    # October: Sunday 25 at 03:00 Paris goes back to UTC+1.
+    (datetime(2026, 10, 24, 6, 0), datetime(2026, 10, 25, 7, 0)),
+])
+def test_daylight_saving_changes_keep_0800_local(ctx, people, before, after):
+    patient = people.get("patient")
+    make_reminder(patient, patient, before - timedelta(hours=6), start="2026-03-01",
+                  times="08:00")
+    one_hour_early = after - timedelta(hours=1)
+    assert worker.tick(before)["claimed"] == 1
+    # The wrong answer (same UTC time as the day before) must not fire...
+    wrong = before + timedelta(days=1)
+    if wrong < after:
+        assert worker.tick(wrong).get("claimed", 0) == 0
+    assert worker.tick(one_hour_early if one_hour_early > before + timedelta(days=1) else
+                       after - timedelta(minutes=1)).get("claimed", 0) == 0
+    # ...the right one does, at 08:00 local.
+    assert worker.tick(after)["claimed"] == 1
+    sent = [occ for occ, status in statuses().items() if status == "undelivered"]
+    assert sent == [before, after]
+
+
+def test_appointment_reminders_default_to_a_day_and_an_hour_before(ctx, people):
+    patient = people.get("patient")
+    created = datetime(2026, 6, 1, 8, 0)
+    appt = services.create_appointment(patient, patient, appointment_input(), now=created)
+    starts = datetime(2026, 6, 10, 12, 30)  # 14:30 Paris (UTC+2)
+    assert appt.starts_at == starts
+    dues = db.session.scalars(select(Delivery.due_at).where(Delivery.kind == "appointment")
+                              .order_by(Delivery.due_at)).all()
+    assert dues == [starts - timedelta(days=1), starts - timedelta(hours=1)]
+    assert worker.tick(starts - timedelta(days=1))["claimed"] == 1
+    assert worker.tick(starts - timedelta(minutes=20))["missed"] == 1  # 40 min late
+
+
+def test_proposed_appointment_gets_no_reminder_until_accepted(ctx, people):
+    patient, pro = people.get("patient"), people.get("pro")
+    created = datetime(2026, 6, 1, 8, 0)
+    appt = services.create_appointment(pro, patient, appointment_input(), now=created)
+    assert appt.status == "proposed"
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+    services.respond_to_proposal(patient, appt, accept=True, now=created)
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == 2
+
+
+def _watch(people, delay=60):
+    patient, relative = people.get("patient"), people.get("relative")
+    reminder = make_reminder(patient, patient, CREATED, start="2026-03-01", times="08:00")
+    services.watch(relative, reminder, delay, now=CREATED)
+    return patient, relative, reminder
+
+
+def test_watching_relative_is_alerted_when_no_dose_is_confirmed(ctx, people):
+    _patient, relative, reminder = _watch(people)
+    worker.tick(FIRST)
+    assert worker.tick(FIRST + timedelta(minutes=59)).get("claimed", 0) == 0
+    stats = worker.tick(FIRST + timedelta(minutes=60))
+    assert stats["claimed"] == 1
+    alert = db.session.scalar(select(Delivery).where(Delivery.kind == "watch",
+                                                     Delivery.occurrence_at == FIRST))
+    assert alert.recipient_id == relative.id and alert.status == "undelivered"
+
+
+def test_no_alert_once_the_dose_is_taken(ctx, people):
+    patient, _relative, reminder = _watch(people)
+    worker.tick(FIRST)
+    services.record_dose(patient, reminder, FIRST, now=FIRST + timedelta(minutes=5))
+    stats = worker.tick(FIRST + timedelta(minutes=60))
+    assert stats.get("claimed", 0) == 0
+    assert statuses("watch")[FIRST] == "skipped"
+
+
+def test_revoked_access_stops_the_alert(ctx, people):
+    from webapp.circle import services as circle
+
+    patient, relative, _reminder = _watch(people)
+    grant = circle.active_grant(patient.id, relative.id)
+    circle.revoke_grant(patient, grant.id)
+    stats = worker.tick(FIRST + timedelta(minutes=60))
+    assert stats["skipped"] == 1 and statuses("watch")[FIRST] == "skipped"
+
+
+def test_snooze_reminds_again_ten_minutes_later(ctx, people):
+    patient = people.get("patient")
+    reminder = make_reminder(patient, patient, CREATED, start="2026-03-01", times="08:00")
+    worker.tick(FIRST)
+    services.snooze(patient, reminder, FIRST, now=FIRST + timedelta(minutes=1))
+    assert worker.tick(FIRST + timedelta(minutes=10)).get("claimed", 0) == 0
+    assert worker.tick(FIRST + timedelta(minutes=11))["claimed"] == 1
+    assert statuses("snooze")[FIRST] == "undelivered"
+
+
+def test_stale_claim_of_a_dead_worker_is_taken_again(daily):
+    ids = worker.claim(FIRST, "dead-worker")
+    assert len(ids) == 1
+    assert worker.tick(FIRST + timedelta(minutes=5)).get("claimed", 0) == 0
+    stats = worker.tick(FIRST + timedelta(minutes=11))
+    assert stats["requeued"] == 1 and stats["claimed"] == 1

@@ -1,0 +1,322 @@
+"""The delivery worker: `flask reminders run`, or a background thread of `make run`.
+
+Each tick (with a clock the caller may pass in):
+1. extends the reminders' horizon (their next occurrences become pending deliveries);
+2. puts back claims left by a worker that died mid-send (at-least-once: a phone shows a
+   repeated reminder with the same tag in place of the first);
+3. records as missed every pending delivery later than its own window (catching up after
+   downtime never floods a phone with stale reminders);
+4. claims due deliveries in batches — on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so several
+   workers never claim one twice; SQLite serialises writers, so run a single worker there —
+   and commits the claim before sending;
+5. sends the batch through push with bounded concurrency and records each outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from flask_babel import force_locale, format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import selectinload
+
+from .. import policy
+from ..extensions import db
+from . import recurrence, services
+from .models import Appointment, Delivery, Dose, Reminder
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+STALE_CLAIM = timedelta(minutes=10)
+TOKEN_PURPOSE = "agenda.delivery"
+TOKEN_MAX_AGE = 3 * 24 * 3600
+ACTION_URL = "/agenda/actions"
+TTL = {"appointment": 6 * 3600, "reminder": 3600, "snooze": 1800, "watch": 3 * 3600}
+URGENCY = {"appointment": "normal", "reminder": "high", "snooze": "high", "watch": "high"}
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+# ---- The steps of a tick -------------------------------------------------------------------
+
+def extend_horizons(now: datetime, limit: int = 200) -> int:
+    """Turn the coming occurrences of every reminder into pending deliveries."""
+    threshold = now + services.HORIZON - timedelta(hours=12)
+    created = 0
+    while True:
+        reminders = db.session.scalars(
+            select(Reminder)
+            .where(Reminder.active.is_(True),
+                   or_(Reminder.materialized_until.is_(None),
+                       Reminder.materialized_until < threshold))
+            .order_by(Reminder.id).limit(limit)
+            .with_for_update(skip_locked=True)
+            .options(selectinload(Reminder.watches))
+        ).all()
+        if not reminders:
+            db.session.commit()
+            return created
+        try:
+            for reminder in reminders:
+                created += services.materialize_reminder(reminder, now)
+            db.session.commit()
+        except IntegrityError:
+            # A request rebuilt the same deliveries meanwhile; the next tick resumes.
+            db.session.rollback()
+            return created
+
+
+def requeue_stale(now: datetime) -> int:
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_at < now - STALE_CLAIM)
+        .values(status="pending", claimed_by=None)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def mark_missed(now: datetime) -> int:
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.status == "pending", Delivery.expires_at < now)
+        .values(status="missed", finished_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def claim(now: datetime, worker: str, limit: int = BATCH) -> list[int]:
+    """Atomically take up to `limit` due deliveries for this worker; the claim is committed."""
+    due = (
+        select(Delivery.id)
+        .where(Delivery.status == "pending", Delivery.due_at <= now, Delivery.expires_at >= now)
+        .order_by(Delivery.due_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = db.session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_by=worker, claimed_at=now,
+                attempts=Delivery.attempts + 1)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return sorted(ids)
+
+
+# ---- Building the notification -------------------------------------------------------------
+
+def action_token(delivery_id: int) -> str:
+    from ..push import tokens
+
+    return tokens.make_action_token(TOKEN_PURPOSE, {"d": delivery_id})
+
+
+def read_action_token(token) -> int | None:
+    from ..push import tokens
+
+    data = tokens.read_action_token(TOKEN_PURPOSE, token, TOKEN_MAX_AGE)
+    value = data.get("d") if data else None
+    return value if isinstance(value, int) else None
+
+
+def _local_time(utc: datetime, user) -> str:
+    local = recurrence.to_local(utc, services.user_tz(user))
+    return f"{local:%H:%M}"
+
+
+def _local_day_time(utc: datetime, user) -> str:
+    local = recurrence.to_local(utc, services.user_tz(user))
+    return format_datetime(local.replace(tzinfo=None), "EEE d MMM, HH:mm", rebase=False)
+
+
+def payload_for(delivery: Delivery) -> dict:
+    """The push payload for one delivery, in the recipient's language.
+
+    Health detail (titles, places) goes in only when the recipient chose to see details;
+    push.notification() enforces that.
+    """
+    from ..push import services as push
+
+    user = delivery.recipient
+    language = user.language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    data = {"delivery": delivery.id, "action_url": ACTION_URL}
+    with force_locale(language):
+        if delivery.kind == "appointment":
+            appt = delivery.appointment
+            body = _local_day_time(appt.starts_at, user)
+            if appt.place:
+                body += " · " + appt.place
+            data["token"] = action_token(delivery.id)
+            return push.notification(
+                user, kind="appointment", url=f"/agenda/appointments/{appt.id}",
+                tag=f"appointment-{appt.id}", title=appt.title, body=body,
+                actions=[("confirm", _l("Confirm"))], data=data)
+        reminder = delivery.reminder
+        at = _local_time(delivery.occurrence_at, user)
+        tag = f"reminder-{reminder.id}-{delivery.occurrence_at:%Y%m%d%H%M}"
+        url = f"/agenda/reminders/{reminder.id}"
+        if delivery.kind == "watch":
+            patient = delivery.patient
+            return push.notification(
+                user, kind="reminder", url=url, tag=f"watch-{tag}",
+                title=_("%(name)s has not confirmed a dose", name=patient.display_name),
+                body=f"{reminder.title} · {at}", data=data)
+        medication = reminder.kind == "medication"
+        actions = [("taken", _l("Taken")), ("snooze", _l("Snooze 10 min"))] if medication else []
+        if actions:
+            data["token"] = action_token(delivery.id)
+        return push.notification(
+            user, kind="medication" if medication else "reminder", url=url, tag=tag,
+            title=reminder.title, body=at, actions=actions, data=data)
+
+
+def _should_skip(delivery: Delivery, taken: set) -> bool:
+    if delivery.kind == "appointment":
+        appt = delivery.appointment
+        return appt is None or appt.status != "accepted"
+    reminder = delivery.reminder
+    if reminder is None or not reminder.active:
+        return True
+    if (reminder.id, delivery.occurrence_at) in taken:
+        return True
+    if delivery.kind == "watch":
+        # Access is checked again now: a revoked grant stops the alerts at once.
+        return not policy.can(delivery.recipient, "agenda.alert", reminder)
+    return False
+
+
+def process(ids: list[int], now: datetime, stats: Counter) -> None:
+    """Send one claimed batch and record each outcome."""
+    from ..push import services as push
+
+    deliveries = db.session.scalars(
+        select(Delivery).where(Delivery.id.in_(ids))
+        .options(selectinload(Delivery.recipient), selectinload(Delivery.patient),
+                 selectinload(Delivery.reminder), selectinload(Delivery.appointment))
+    ).all()
+    reminder_ids = {d.reminder_id for d in deliveries if d.reminder_id}
+    taken = {tuple(row) for row in db.session.execute(
+        select(Dose.reminder_id, Dose.occurrence_at).where(Dose.reminder_id.in_(reminder_ids))
+    )} if reminder_ids else set()
+    skipped, jobs = [], []
+    for delivery in deliveries:
+        if _should_skip(delivery, taken):
+            skipped.append(delivery.id)
+            continue
+        try:
+            payload = payload_for(delivery)
+        except Exception:
+            log.exception("reminders: cannot build delivery %s", delivery.id)
+            skipped.append(delivery.id)
+            continue
+        jobs.append(push.PushJob(user=delivery.recipient_id, payload=payload,
+                                 ttl=TTL[delivery.kind], urgency=URGENCY[delivery.kind],
+                                 key=delivery.id))
+    # push.send_many writes its own bookkeeping: no transaction of ours stays open meanwhile.
+    db.session.commit()
+    results = push.send_many(jobs) if jobs else []
+    if skipped:
+        db.session.execute(
+            update(Delivery).where(Delivery.id.in_(skipped))
+            .values(status="skipped", finished_at=now)
+            .execution_options(synchronize_session=False))
+    sent = [r.key for r in results if r.accepted]
+    for result in results:
+        db.session.execute(
+            update(Delivery).where(Delivery.id == result.key)
+            .values(status="sent" if result.accepted else "undelivered",
+                    devices=result.accepted, finished_at=now)
+            .execution_options(synchronize_session=False))
+    db.session.commit()
+    stats["skipped"] += len(skipped)
+    stats["sent"] += len(sent)
+    stats["undelivered"] += len(results) - len(sent)
+
+
+def tick(now: datetime | None = None, *, worker: str | None = None, batch: int = BATCH
+         ) -> dict:
+    """One pass over everything due at `now` (naive UTC; the real clock by default)."""
+    now = now or services.utcnow()
+    worker = worker or worker_name()
+    stats: Counter = Counter()
+    stats["materialized"] = extend_horizons(now)
+    stats["requeued"] = requeue_stale(now)
+    stats["missed"] = mark_missed(now)
+    while True:
+        ids = claim(now, worker, batch)
+        if not ids:
+            break
+        stats["claimed"] += len(ids)
+        process(ids, now, stats)
+    return dict(stats)
+
+
+# ---- Running it ---------------------------------------------------------------------------
+
+def run_forever(app: Flask, stop: threading.Event | None = None, interval: float = 5.0) -> None:
+    stop = stop or threading.Event()
+    worker = worker_name()
+    log.info("reminders: worker %s started", worker)
+    while not stop.is_set():
+        started = time.monotonic()
+        with app.app_context():
+            try:
+                stats = tick(worker=worker)
+                if stats.get("claimed") or stats.get("missed"):
+                    log.info("reminders: %s", stats)
+            except OperationalError:
+                log.warning("reminders: database busy, retrying", exc_info=True)
+                db.session.rollback()
+            except Exception:
+                log.exception("reminders: tick failed")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+        stop.wait(max(0.5, interval - (time.monotonic() - started)))
+
+
+def start_in_process(app: Flask) -> None:
+    """`make run`: the worker inside the app process, so the default set-up needs nothing else."""
+    from ..extensions import socketio
+
+    socketio.start_background_task(run_forever, app)
+
+
+reminders_cli = AppGroup("reminders", help="The agenda's reminder delivery worker.")
+
+
+@reminders_cli.command("run")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option("--now", "now_text", default=None, help="Pretend it is this UTC time (ISO).")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+def run_command(once: bool, now_text: str | None, interval: float) -> None:
+    """Send due reminders (PostgreSQL: run as many as you like; SQLite: one)."""
+    app = current_app._get_current_object()
+    if once or now_text:
+        now = datetime.fromisoformat(now_text).replace(tzinfo=None) if now_text else None
+        click.echo(tick(now))
+        return
+    try:
+        run_forever(app, interval=interval)
+    except KeyboardInterrupt:
+        pass
