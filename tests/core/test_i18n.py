@@ -1,0 +1,93 @@
+"""French and English: the browser's language first, then the visitor's or the user's choice."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+MARKED = re.compile(r"""\b_\(\s*"([^"]+)"|\b_\(\s*'([^']+)'""")
+
+
+def _lang(html: str) -> str:
+    return re.search(r'<html lang="([a-z]+)"', html).group(1)
+
+
+def test_sign_in_page_follows_the_browser_language(client):
+    html = client.get("/accounts/sign-in", headers={"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(
+        as_text=True)
+    assert _lang(html) == "fr"
+    assert "Aller au contenu" in html
+    html = client.get("/accounts/sign-in", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert _lang(html) == "en"
+    assert "Skip to content" in html
+
+
+def test_visitor_switches_language_and_keeps_it(client):
+    page = client.get("/accounts/sign-in", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'id="language-switcher"' in page
+    assert 'value="fr"' in page and 'value="en"' not in page  # offers the other language
+    response = client.post("/language", data={"language": "fr", "next": "/accounts/sign-in"},
+                           headers={"Accept-Language": "en"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/accounts/sign-in"
+    html = client.get("/accounts/sign-in", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert _lang(html) == "fr"
+    assert 'value="en"' in html and "English" in html
+
+
+@pytest.mark.parametrize("language", ["de", "", "fr-FR", "<script>"])
+def test_unknown_language_is_refused_with_a_message(client, language):
+    response = client.post("/language", data={"language": language},
+                           headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    assert "This language is not available." in response.get_data(as_text=True)
+    html = client.get("/accounts/sign-in", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert _lang(html) == "en"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example"])
+def test_language_switch_never_redirects_off_site(client, target):
+    response = client.post("/language", data={"language": "fr", "next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_signed_in_user_choice_is_saved_on_the_account(app, client, make_user, login):
+    user = make_user("patient", language="en")
+    login(client, user)
+    response = client.post("/language", data={"language": "fr", "next": "/home"})
+    assert response.status_code == 302
+    from webapp.accounts.models import User
+    from webapp.extensions import db
+
+    with app.app_context():
+        assert db.session.get(User, user.id).language == "fr"
+    html = client.get("/home", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert _lang(html) == "fr"
+    assert "Bonjour" in html
+
+
+def test_every_core_string_has_a_french_translation():
+    from babel.messages.pofile import read_po
+
+    from webapp.i18n import HERE
+
+    with open(HERE / "translations" / "core" / "fr" / "LC_MESSAGES" / "messages.po", "rb") as fh:
+        catalog = read_po(fh)
+    missing = [m.id for m in catalog if m.id and not m.string]
+    assert not missing
+    assert catalog.charset.lower() == "utf-8"
+    # Every string the shell's own templates and modules mark for translation is in the catalog.
+    root = HERE.parent
+    components = ["_tabbar", "_banners", "_flashes", "_emergency_notice", "_language_switcher"]
+    sources = [*root.joinpath("templates", "core").glob("*.html"),
+               *(root / "templates" / "components" / f"{name}.html" for name in components),
+               root / "templates" / "base.html",
+               *root.joinpath("webapp", "core").glob("*.py")]
+    marked = set()
+    for path in sources:
+        for double, single in MARKED.findall(path.read_text(encoding="utf-8")):
+            marked.add(double or single)
+    assert len(marked) > 20
+    assert marked - {m.id for m in catalog if m.id} == set()
