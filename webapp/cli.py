@@ -40,6 +40,9 @@ def seed() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
+    from .crypto import cli_group as keys_cli
+
+    app.cli.add_command(keys_cli())
     from .agenda.worker import reminders_cli
 
     app.cli.add_command(reminders_cli)

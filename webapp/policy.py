@@ -236,3 +236,59 @@ def _agenda_alert(watcher, reminder) -> bool:
 @rule("agenda.feed")
 def _agenda_feed(actor, subject) -> bool:
     return actor.is_patient or actor.is_relative or actor.is_professional
+
+
+# ---- Chat ------------------------------------------------------------------------------
+#
+# A care conversation belongs to its patient: members read it while they hold `messages.read`
+# on that patient and write while they hold `messages.write`; losing the grant shuts the
+# conversation at once, membership or not. A professional conversation is for professionals.
+
+def _chat_scope(actor, conversation, verb: str) -> bool:
+    if conversation.kind == "care":
+        return conversation.patient is not None and can(actor, f"messages.{verb}",
+                                                        conversation.patient)
+    return actor.is_professional
+
+
+@rule("conversation.read")
+def _conversation_read(actor, conversation) -> bool:
+    return (conversation is not None and conversation.has_member(actor)
+            and _chat_scope(actor, conversation, "read"))
+
+
+@rule("conversation.write")
+def _conversation_write(actor, conversation) -> bool:
+    return (conversation is not None and not conversation.is_closed
+            and conversation.has_member(actor) and _chat_scope(actor, conversation, "write"))
+
+
+@rule("conversation.close")
+def _conversation_close(actor, conversation) -> bool:
+    """A professional member may close a conversation to replies (and reopen it)."""
+    return (conversation is not None and actor.is_professional
+            and conversation.has_member(actor) and _chat_scope(actor, conversation, "read"))
+
+
+@rule("conversation.start")
+def _conversation_start(actor, patient) -> bool:
+    """About a patient: whoever may write the patient's messages; otherwise professionals."""
+    if patient is None:
+        return actor.is_professional
+    return patient.is_patient and can(actor, "messages.write", patient)
+
+
+@rule("conversation.join")
+def _conversation_join(candidate, patient) -> bool:
+    """Who may be a member of a conversation about `patient` (None: between professionals)."""
+    if patient is None:
+        return candidate.is_professional
+    if not patient.is_patient or not (candidate.id == patient.id or candidate.is_relative
+                                      or candidate.is_professional):
+        return False
+    return can(candidate, "messages.read", patient)
+
+
+@rule("chat.quick_replies")
+def _quick_replies(actor, subject) -> bool:
+    return actor.is_professional

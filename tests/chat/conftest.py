@@ -1,0 +1,56 @@
+"""A small care circle for the chat tests: Jeanne (patient), Claire (her daughter, messages),
+Nadia (nurse, messages), Paul (GP, agenda only: no messages), Olga (a stranger)."""
+
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+
+import pytest
+
+from webapp.accounts.models import User
+from webapp.extensions import db
+
+_ids = itertools.count(1)
+
+
+def client_id(prefix: str = "c") -> str:
+    return f"{prefix}-{next(_ids):06d}-test"
+
+
+def get(user_or_id) -> User:
+    return db.session.get(User, getattr(user_or_id, "id", user_or_id))
+
+
+def give(patient, grantee, scopes: str) -> None:
+    from webapp.circle import services as circle
+
+    circle.grant(get(patient), get(grantee), scopes, None)
+    db.session.commit()
+
+
+@pytest.fixture
+def circle(app, make_user):
+    patient = make_user("patient", display_name="Jeanne Martin")
+    relative = make_user("relative", display_name="Claire Martin")
+    nurse = make_user("professional", display_name="Nadia Benali")
+    doctor = make_user("professional", display_name="Paul Lefevre", profession="GP")
+    stranger = make_user("relative", display_name="Olga Stranger")
+    with app.app_context():
+        give(patient, relative, "messages,agenda")
+        give(patient, nurse, "messages,agenda,documents")
+        give(patient, doctor, "agenda")
+    return SimpleNamespace(patient=patient, relative=relative, nurse=nurse, doctor=doctor,
+                           stranger=stranger)
+
+
+@pytest.fixture
+def conversation(app, circle):
+    """A care conversation about Jeanne with Claire and Nadia; returns its id."""
+    from webapp.chat import services
+
+    with app.app_context():
+        conv = services.start_conversation(
+            get(circle.nurse), patient=get(circle.patient),
+            member_ids=[circle.relative.id], subject="Dressing change")
+        return conv.id

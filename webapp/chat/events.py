@@ -1,0 +1,138 @@
+"""Socket.IO handlers on /chat. Thin, like routes: parse, ask services, answer the ack.
+
+Every connection is signed in (anonymous ones are refused), joins `user:<id>` and the rooms
+of the conversations it may read. Each handler answers its acknowledgement with
+{"ok": true, ...} or {"ok": false, "error": "<translated reason>"}; bad payloads never raise.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_socketio import join_room
+
+from .. import policy
+from ..errors import UserError
+from ..extensions import db, socketio
+from ..circle.signals import access_changed
+from . import services
+from .presence import presence
+
+log = logging.getLogger(__name__)
+NS = services.NAMESPACE
+
+
+def _me():
+    user = current_user._get_current_object() if current_user else None
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise UserError(_("Please sign in to continue."))
+    return user
+
+
+def _payload(data) -> dict:
+    if not isinstance(data, dict):
+        raise UserError(_("The request could not be understood."))
+    return data
+
+
+@socketio.on("connect", namespace=NS)
+def connect(auth=None):
+    if not current_user.is_authenticated:
+        raise ConnectionRefusedError("unauthorized")
+    user = current_user._get_current_object()
+    presence.configure(current_app.config.get("REDIS_URL"))
+    presence.start_refresher(socketio)
+    join_room(services.user_room(user.id))
+    for conversation_id in services.readable_conversation_ids(user):
+        join_room(services.conversation_room(conversation_id))
+    presence.add(user.id, request.sid)
+    db.session.remove()
+
+
+@socketio.on("disconnect", namespace=NS)
+def disconnect(reason=None):
+    presence.remove(request.sid)
+
+
+@socketio.on("send_message", namespace=NS)
+def send_message(data):
+    data = _payload(data)
+    user = _me()
+    conversation = services.get_conversation(user, data.get("conversation_id"))
+    message, created = services.post_message(user, conversation, data.get("body"),
+                                             data.get("client_id"))
+    return {"ok": True, "id": message.id, "client_id": message.client_id, "created": created,
+            "html": services.render_message(message, conversation)}
+
+
+@socketio.on("sync", namespace=NS)
+def sync(data):
+    """Replay: everything after the last message id the device has, in server order."""
+    data = _payload(data)
+    user = _me()
+    conversation = services.get_conversation(user, data.get("conversation_id"))
+    after = services.parse_optional_id(data.get("after_id"))
+    messages, more = services.messages_after(user, conversation, after)
+    # The socket may have connected before it joined the conversation (or lost the room
+    # while access was briefly withdrawn): sync is the moment to be sure it is in.
+    join_room(services.conversation_room(conversation.id))
+    return {"ok": True, "more": more, "messages": [
+        {"id": m.id, "client_id": m.client_id, "author_id": m.author_id,
+         "html": services.render_message(m, conversation)} for m in messages]}
+
+
+@socketio.on("typing", namespace=NS)
+def typing(data):
+    data = _payload(data)
+    user = _me()
+    conversation = services.get_conversation(user, data.get("conversation_id"),
+                                             "conversation.write")
+    socketio.emit("typing", {"conversation_id": conversation.id, "user_id": user.id,
+                             "name": user.display_name},
+                  to=services.conversation_room(conversation.id), namespace=NS,
+                  skip_sid=request.sid)
+    return {"ok": True}
+
+
+def _mark(data, kind: str):
+    data = _payload(data)
+    user = _me()
+    conversation = services.get_conversation(user, data.get("conversation_id"))
+    up_to = services.mark(user, conversation, data.get("message_id"), kind)
+    return {"ok": True, "up_to": up_to}
+
+
+@socketio.on("delivered", namespace=NS)
+def delivered(data):
+    return _mark(data, "delivered")
+
+
+@socketio.on("read", namespace=NS)
+def read(data):
+    return _mark(data, "read")
+
+
+@socketio.on_error(NS)
+def on_error(exc):
+    db.session.rollback()
+    if isinstance(exc, UserError):
+        return {"ok": False, "error": exc.message, "status": exc.status}
+    log.exception("chat socket handler failed")
+    return {"ok": False, "error": _("Something went wrong on our side. Nothing was changed."),
+            "status": 500}
+
+
+@access_changed.connect
+def _on_access_changed(sender, patient_id=None, grantee_id=None, **extra):
+    if patient_id is None or grantee_id is None:
+        return
+    try:
+        services.withdraw_access(patient_id, grantee_id)
+    except Exception:  # noqa: BLE001 - the grant change is committed; never undo it here
+        log.exception("could not withdraw live access")
+
+
+__all__ = ["policy"]

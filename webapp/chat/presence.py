@@ -1,0 +1,123 @@
+"""Who has a live /chat connection, across server processes.
+
+Each process keeps its own sockets in memory. With REDIS_URL set, each user also has a sorted
+set `hs:presence:<user id>` of socket ids scored by an expiry instant; a background task in
+each process pushes the expiry of its live sockets forward, so the sockets of a process that
+died (SIGKILL, no disconnect) drop out by themselves within PRESENCE_TTL seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+PRESENCE_TTL = 90
+REFRESH_EVERY = 30
+KEY = "hs:presence:{}"
+
+
+class Presence:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_user: dict[int, set[str]] = {}
+        self._user_of: dict[str, int] = {}
+        self._redis = None
+        self._redis_url: str | None = None
+        self._refresher_started = False
+
+    def configure(self, redis_url: str | None) -> None:
+        if redis_url and redis_url != self._redis_url:
+            import redis
+
+            self._redis = redis.Redis.from_url(redis_url)
+            self._redis_url = redis_url
+
+    @property
+    def shared(self) -> bool:
+        return self._redis is not None
+
+    def add(self, user_id: int, sid: str) -> None:
+        with self._lock:
+            self._by_user.setdefault(user_id, set()).add(sid)
+            self._user_of[sid] = user_id
+        if self._redis is not None:
+            self._safe(lambda r: r.zadd(KEY.format(user_id), {sid: time.time() + PRESENCE_TTL}))
+
+    def remove(self, sid: str) -> int | None:
+        with self._lock:
+            user_id = self._user_of.pop(sid, None)
+            if user_id is not None:
+                sids = self._by_user.get(user_id, set())
+                sids.discard(sid)
+                if not sids:
+                    self._by_user.pop(user_id, None)
+        if user_id is not None and self._redis is not None:
+            self._safe(lambda r: r.zrem(KEY.format(user_id), sid))
+        return user_id
+
+    def user_of(self, sid: str) -> int | None:
+        return self._user_of.get(sid)
+
+    def local_sids(self, user_id: int) -> set[str]:
+        with self._lock:
+            return set(self._by_user.get(user_id, ()))
+
+    def sids(self, user_id: int) -> set[str]:
+        """Every live socket of this user, in every process."""
+        found = self.local_sids(user_id)
+        if self._redis is not None:
+            remote = self._safe(
+                lambda r: r.zrangebyscore(KEY.format(user_id), time.time(), "+inf")) or []
+            found |= {s.decode() if isinstance(s, bytes) else s for s in remote}
+        return found
+
+    def is_online(self, user_id: int) -> bool:
+        if self.local_sids(user_id):
+            return True
+        if self._redis is not None:
+            return bool(self._safe(
+                lambda r: r.zcount(KEY.format(user_id), time.time(), "+inf")))
+        return False
+
+    def refresh(self) -> None:
+        if self._redis is None:
+            return
+        with self._lock:
+            snapshot = {uid: set(sids) for uid, sids in self._by_user.items()}
+        expiry = time.time() + PRESENCE_TTL
+
+        def write(r):
+            pipe = r.pipeline(transaction=False)
+            for uid, sids in snapshot.items():
+                key = KEY.format(uid)
+                pipe.zadd(key, {sid: expiry for sid in sids})
+                pipe.zremrangebyscore(key, "-inf", time.time())
+                pipe.expire(key, PRESENCE_TTL * 2)
+            pipe.execute()
+
+        self._safe(write)
+
+    def start_refresher(self, socketio) -> None:
+        if self._redis is None or self._refresher_started:
+            return
+        self._refresher_started = True
+
+        def loop():
+            while True:
+                socketio.sleep(REFRESH_EVERY)
+                self.refresh()
+
+        socketio.start_background_task(loop)
+
+    def _safe(self, fn):
+        # Presence is a hint (push or not); Redis trouble must never break messaging.
+        try:
+            return fn(self._redis)
+        except Exception:  # noqa: BLE001
+            import logging
+
+            logging.getLogger(__name__).warning("presence: redis unavailable", exc_info=True)
+            return None
+
+
+presence = Presence()

@@ -1,0 +1,559 @@
+"""Every chat write and every chat rule. Access decisions come from policy.py.
+
+A write follows "How a message travels" (ARCHITECTURE.md): ask policy, seal, insert, commit,
+and only then tell the live sockets and push to members who have none.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import render_template
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from .. import audit, crypto, policy
+from ..accounts.models import User
+from ..errors import Conflict, Forbidden, NotFound, UserError
+from ..extensions import db, socketio
+from .models import Conversation, ConversationKind, ConversationMember, Message, QuickReply
+from .presence import presence
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/chat"
+MAX_BODY = 4000
+MAX_SUBJECT = 120
+MAX_QUICK_REPLY = 300
+MAX_QUICK_REPLIES = 30
+MAX_MEMBERS = 20
+PAGE_SIZE = 30
+SYNC_LIMIT = 200
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+PUSH_TTL = 24 * 3600
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def conversation_room(conversation_id: int) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def user_room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+# ---- Input -----------------------------------------------------------------------------
+
+_CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+def clean_text(text, *, limit: int, empty_message: str, long_message: str) -> str:
+    if not isinstance(text, str):
+        raise UserError(empty_message, field="body")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Control and format characters (bidi overrides, NUL…) can disguise text: keep only
+    # line breaks and tabs among them.
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in _CONTROL)
+    text = text.strip()
+    if not text:
+        raise UserError(empty_message, field="body")
+    if len(text) > limit:
+        raise UserError(long_message, field="body")
+    return text
+
+
+def clean_body(body) -> str:
+    return clean_text(
+        body, limit=MAX_BODY,
+        empty_message=_("Write a message before sending."),
+        long_message=_("A message can have at most %(n)d characters.", n=MAX_BODY),
+    )
+
+
+def clean_client_id(client_id) -> str:
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
+        raise UserError(_("This message has no valid identifier. Reload the page and try again."))
+    return client_id
+
+
+def parse_id(value) -> int:
+    """A positive database id from a form field, a query string or a socket payload."""
+    if isinstance(value, bool):
+        raise NotFound(_("This conversation does not exist."))
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isdigit() and len(value) < 12:
+        number = int(value)
+    else:
+        raise NotFound(_("This conversation does not exist."))
+    if number <= 0 or number > 2**31 - 1:
+        raise NotFound(_("This conversation does not exist."))
+    return number
+
+
+def parse_optional_id(value) -> int | None:
+    if value in (None, "", 0, "0"):
+        return None
+    if isinstance(value, bool):
+        raise UserError(_("The request could not be understood."))
+    if isinstance(value, int) and 0 < value < 2**31:
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 12 and 0 < int(value) < 2**31:
+        return int(value)
+    raise UserError(_("The request could not be understood."))
+
+
+# ---- Conversations ---------------------------------------------------------------------
+
+def get_conversation(user, conversation_id, action: str = "conversation.read") -> Conversation:
+    conversation = db.session.get(Conversation, parse_id(conversation_id))
+    if conversation is None:
+        raise NotFound(_("This conversation does not exist."))
+    policy.require(user, action, conversation)
+    return conversation
+
+
+def candidates(creator: User, patient: User | None) -> list[User]:
+    """People `creator` may add to a new conversation about `patient` (None: professionals)."""
+    if patient is None:
+        pool = db.session.scalars(
+            select(User).where(User.role == "professional", User.active.is_(True),
+                               User.id != creator.id).order_by(User.display_name)).all()
+    else:
+        pool = _circle_of(patient)
+    return [u for u in pool if u.id != creator.id and policy.can(u, "conversation.join", patient)]
+
+
+def _circle_of(patient: User) -> list[User]:
+    from ..circle.models import Grant
+
+    ids = db.session.scalars(select(Grant.grantee_id).where(Grant.patient_id == patient.id)).all()
+    people = db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name))
+    return [patient, *people]
+
+
+def start_conversation(creator: User, *, patient: User | None, member_ids, subject) -> Conversation:
+    """Open a conversation; the creator (and the patient, for a care one) are always members."""
+    policy.require(creator, "conversation.start", patient)
+    subject = clean_text(
+        subject, limit=MAX_SUBJECT,
+        empty_message=_("Give the conversation a subject."),
+        long_message=_("A subject can have at most %(n)d characters.", n=MAX_SUBJECT),
+    )
+    wanted: set[int] = set()
+    for raw in member_ids or []:
+        try:
+            wanted.add(parse_id(raw))
+        except UserError as exc:
+            raise UserError(_("Choose people from the list."), field="members") from exc
+    wanted.discard(creator.id)
+    if patient is not None:
+        wanted.discard(patient.id)
+    others = db.session.scalars(select(User).where(User.id.in_(wanted))).all() if wanted else []
+    if len(others) != len(wanted):
+        raise UserError(_("Choose people from the list."), field="members")
+    people = [creator] + ([patient] if patient is not None and patient.id != creator.id else [])
+    people += others
+    if len(people) < 2:
+        raise UserError(_("Choose at least one person to write to."), field="members")
+    if len(people) > MAX_MEMBERS:
+        raise UserError(_("A conversation can have at most %(n)d people.", n=MAX_MEMBERS),
+                        field="members")
+    for person in people:
+        if not policy.can(person, "conversation.join", patient):
+            raise Forbidden(_("%(name)s cannot take part in this conversation.",
+                              name=person.display_name))
+    at = now()
+    conversation = Conversation(
+        kind=ConversationKind.CARE if patient is not None else ConversationKind.PROFESSIONAL,
+        patient_id=patient.id if patient is not None else None,
+        subject_sealed=crypto.seal(subject, Conversation.subject_aad(at)),
+        created_by_id=creator.id, created_at=at, last_activity_at=at,
+    )
+    conversation.members = [ConversationMember(user_id=p.id, joined_at=at) for p in people]
+    db.session.add(conversation)
+    db.session.flush()
+    if patient is not None:
+        audit.record(creator, patient, "write", "conversation", conversation.id,
+                     on_behalf_of=patient if creator.is_relative else None)
+    db.session.commit()
+    _after_start(conversation)
+    return conversation
+
+
+def _after_start(conversation: Conversation) -> None:
+    room = conversation_room(conversation.id)
+    for member in conversation.members:
+        for sid in presence.sids(member.user_id):
+            try:
+                socketio.server.enter_room(sid, room, namespace=NAMESPACE)
+            except Exception:  # noqa: BLE001 - a socket that just left
+                log.debug("enter_room failed for %s", sid, exc_info=True)
+        socketio.emit("list_changed", {"conversation_id": conversation.id},
+                      to=user_room(member.user_id), namespace=NAMESPACE)
+
+
+def set_closed(user: User, conversation: Conversation, closed: bool) -> Conversation:
+    policy.require(user, "conversation.close", conversation)
+    if closed and conversation.closed_at is None:
+        conversation.closed_at = now()
+        conversation.closed_by_id = user.id
+    elif not closed:
+        conversation.closed_at = None
+        conversation.closed_by_id = None
+    else:
+        return conversation
+    if conversation.patient_id is not None:
+        audit.record(user, conversation.patient_id, "write", "conversation", conversation.id)
+    db.session.commit()
+    socketio.emit("closed", {"conversation_id": conversation.id, "closed": closed},
+                  to=conversation_room(conversation.id), namespace=NAMESPACE)
+    return conversation
+
+
+# ---- Messages --------------------------------------------------------------------------
+
+def post_message(author: User, conversation: Conversation, body, client_id,
+                 on_behalf_of: User | None = None) -> tuple[Message, bool]:
+    """Store one message (idempotent on client_id), then deliver it. Returns (message, created).
+
+    Retrying with the same client id returns the stored message and delivers nothing twice;
+    a client id already used by someone else, or in another conversation, is refused.
+    """
+    client_id = clean_client_id(client_id)
+    existing = _by_client_id(client_id)
+    if existing is not None:
+        return _same_sender(existing, author, conversation), False
+    if conversation.is_closed and conversation.has_member(author):
+        raise Forbidden(_("This conversation is closed to replies."))
+    policy.require(author, "conversation.write", conversation)
+    body = clean_body(body)
+    patient = conversation.patient
+    if on_behalf_of is None and patient is not None and author.is_relative:
+        on_behalf_of = patient
+    if on_behalf_of is not None and (patient is None or on_behalf_of.id != patient.id
+                                     or on_behalf_of.id == author.id):
+        raise Forbidden(_("You can only write for the patient of this conversation."))
+    at = now()
+    message = Message(conversation_id=conversation.id, author_id=author.id,
+                      on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
+                      client_id=client_id, body_sealed=crypto.seal(body, Message.body_aad(client_id)),
+                      created_at=at)
+    db.session.add(message)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another request with the same client id won the race: answer like a retry.
+        db.session.rollback()
+        existing = _by_client_id(client_id)
+        if existing is None:
+            raise
+        return _same_sender(existing, author, conversation), False
+    conversation.last_message_id = message.id
+    conversation.last_activity_at = at
+    db.session.execute(
+        update(ConversationMember)
+        .where(ConversationMember.conversation_id == conversation.id,
+               ConversationMember.user_id == author.id)
+        .values(last_read_id=message.id, last_delivered_id=message.id))
+    if patient is not None:
+        audit.record(author, patient, "write", "message", message.id, on_behalf_of=on_behalf_of)
+    db.session.commit()
+    _deliver(conversation, message)
+    return message, True
+
+
+def _by_client_id(client_id: str) -> Message | None:
+    return db.session.scalar(select(Message).where(Message.client_id == client_id))
+
+
+def _same_sender(message: Message, author: User, conversation: Conversation) -> Message:
+    if message.author_id != author.id or message.conversation_id != conversation.id:
+        raise Conflict(_("This message identifier is already taken. Reload the page and try again."))
+    return message
+
+
+def render_message(message: Message, conversation: Conversation, viewer=None) -> str:
+    return render_template("chat/_message.html", message=message, conversation=conversation,
+                           status=status_of(message, conversation), viewer=viewer)
+
+
+def _deliver(conversation: Conversation, message: Message) -> None:
+    """After the commit: the fragment to every live socket, a push to members with none."""
+    html = render_message(message, conversation)
+    socketio.emit("message", {
+        "conversation_id": conversation.id, "id": message.id, "client_id": message.client_id,
+        "author_id": message.author_id, "html": html,
+    }, to=conversation_room(conversation.id), namespace=NAMESPACE)
+    offline = [m.user for m in conversation.members
+               if m.user_id != message.author_id and not presence.is_online(m.user_id)]
+    if offline:
+        notify_offline(offline, conversation, message)
+
+
+def notify_offline(users: list[User], conversation: Conversation, message: Message) -> int:
+    """Push "New secure message" (never the text) to members with no live connection."""
+    try:
+        from ..push import services as push
+    except ImportError:
+        return 0
+    send = getattr(push, "send", None)
+    if send is None:
+        return 0
+    link = f"/chat/{conversation.id}"  # a path: no request is needed to build it
+    author = message.author
+    accepted = 0
+    for user in users:
+        shows = getattr(push, "shows_details", lambda u: False)(user)
+        body = (_("From %(name)s", name=author.display_name) if shows and author
+                else _("Open Health Space to read it."))
+        payload = {
+            "title": _("New secure message"), "body": body, "url": link,
+            "tag": f"conversation-{conversation.id}", "kind": "message",
+            "actions": [{"action": "open", "title": _("Open")}],
+            "data": {"conversation_id": conversation.id},
+        }
+        try:
+            accepted += send(user, payload, ttl=PUSH_TTL, urgency="high",
+                             topic=f"conversation-{conversation.id}")
+        except Exception:  # noqa: BLE001 - a push must never undo a stored message
+            log.warning("push to user %s failed", user.id, exc_info=True)
+    return accepted
+
+
+@dataclass
+class Status:
+    kind: str  # sent / delivered / read
+    read_by: list[str] = field(default_factory=list)
+
+
+def status_of(message: Message, conversation: Conversation) -> Status:
+    others = [m for m in conversation.members if m.user_id != message.author_id]
+    read_by = [m.user.display_name for m in others if m.last_read_id >= message.id]
+    if read_by:
+        return Status("read", read_by)
+    if any(m.last_delivered_id >= message.id for m in others):
+        return Status("delivered")
+    return Status("sent")
+
+
+def _message_query(conversation: Conversation):
+    return (select(Message).where(Message.conversation_id == conversation.id)
+            .options(selectinload(Message.author), selectinload(Message.on_behalf_of)))
+
+
+def history(viewer: User, conversation: Conversation, *, before_id: int | None = None,
+            limit: int = PAGE_SIZE) -> tuple[list[Message], bool]:
+    """One page, newest first by keyset (never OFFSET); returned oldest → newest."""
+    policy.require(viewer, "conversation.read", conversation)
+    limit = max(1, min(limit, 100))
+    query = _message_query(conversation)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    _record_read(viewer, conversation)
+    return rows, more
+
+
+def messages_after(viewer: User, conversation: Conversation, after_id: int | None,
+                   limit: int = SYNC_LIMIT) -> tuple[list[Message], bool]:
+    """Everything after the last id a device has, for the replay on reconnect."""
+    policy.require(viewer, "conversation.read", conversation)
+    query = _message_query(conversation)
+    if after_id is not None:
+        query = query.where(Message.id > after_id)
+    rows = list(db.session.scalars(query.order_by(Message.id.asc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if rows:
+        _record_read(viewer, conversation)
+    return rows, more
+
+
+def _record_read(viewer: User, conversation: Conversation) -> None:
+    if conversation.patient_id is not None and viewer.id != conversation.patient_id:
+        audit.record(viewer, conversation.patient_id, "read", "conversation", conversation.id)
+        db.session.commit()
+
+
+def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | None:
+    """Move the user's delivered/read mark forward (never back). Returns the new mark."""
+    policy.require(user, "conversation.read", conversation)
+    up_to = parse_optional_id(up_to_id)
+    if up_to is None or conversation.last_message_id is None:
+        return None
+    up_to = min(up_to, conversation.last_message_id)
+    column = ConversationMember.last_read_id if kind == "read" else ConversationMember.last_delivered_id
+    where = (ConversationMember.conversation_id == conversation.id,
+             ConversationMember.user_id == user.id, column < up_to)
+    changes = {column.key: up_to}
+    result = db.session.execute(update(ConversationMember).where(*where).values(**changes))
+    if kind == "read":
+        # Reading implies delivery.
+        db.session.execute(update(ConversationMember).where(
+            ConversationMember.conversation_id == conversation.id,
+            ConversationMember.user_id == user.id,
+            ConversationMember.last_delivered_id < up_to).values(last_delivered_id=up_to))
+    db.session.commit()
+    if result.rowcount:
+        socketio.emit("receipt", {
+            "conversation_id": conversation.id, "user_id": user.id, "name": user.display_name,
+            "kind": kind, "up_to": up_to,
+        }, to=conversation_room(conversation.id), namespace=NAMESPACE)
+        if kind == "read":
+            socketio.emit("unread_changed", {}, to=user_room(user.id), namespace=NAMESPACE)
+        return up_to
+    return None
+
+
+# ---- The conversation list -------------------------------------------------------------
+
+@dataclass
+class Row:
+    conversation: Conversation
+    unread: int
+    last_message: Message | None
+    others: list[User]
+
+    @property
+    def preview(self) -> str:
+        if self.last_message is None:
+            return ""
+        text = " ".join(self.last_message.body.split())
+        return text if len(text) <= 90 else text[:89] + "…"
+
+
+def _unread_column(user_id: int):
+    return (select(func.count(Message.id))
+            .where(Message.conversation_id == ConversationMember.conversation_id,
+                   Message.id > ConversationMember.last_read_id,
+                   or_(Message.author_id.is_(None), Message.author_id != user_id))
+            .correlate(ConversationMember).scalar_subquery())
+
+
+def conversation_list(user: User, *, unread_only: bool = False, search: str | None = None,
+                      limit: int = 200) -> list[Row]:
+    unread = _unread_column(user.id).label("unread")
+    query = (select(Conversation, unread)
+             .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+             .where(ConversationMember.user_id == user.id)
+             .options(selectinload(Conversation.members).selectinload(ConversationMember.user),
+                      selectinload(Conversation.patient))
+             .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()))
+    search = (search or "").strip()[:80]
+    if search:
+        other = db.aliased(ConversationMember)
+        person = db.aliased(User)
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matching = (select(other.conversation_id)
+                    .join(person, person.id == other.user_id)
+                    .where(other.user_id != user.id,
+                           func.lower(person.display_name).like(pattern.lower(), escape="\\")))
+        query = query.where(Conversation.id.in_(matching))
+    if unread_only:
+        query = query.where(unread > 0)
+    rows = [(c, n) for c, n in db.session.execute(query.limit(limit))
+            if policy.can(user, "conversation.read", c)]
+    last_ids = [c.last_message_id for c, _n in rows if c.last_message_id]
+    last = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(last_ids)))} \
+        if last_ids else {}
+    return [Row(c, n, last.get(c.last_message_id),
+                [m.user for m in c.members if m.user_id != user.id]) for c, n in rows]
+
+
+def unread_total(user: User) -> int:
+    unread = _unread_column(user.id).label("unread")
+    rows = db.session.execute(
+        select(ConversationMember.conversation_id, unread)
+        .where(ConversationMember.user_id == user.id)).all()
+    pending = {cid: n for cid, n in rows if n}
+    if not pending:
+        return 0
+    conversations = db.session.scalars(select(Conversation).where(Conversation.id.in_(pending)))
+    return sum(pending[c.id] for c in conversations if policy.can(user, "conversation.read", c))
+
+
+def readable_conversation_ids(user: User) -> list[int]:
+    conversations = db.session.scalars(
+        select(Conversation).join(ConversationMember)
+        .where(ConversationMember.user_id == user.id)).all()
+    return [c.id for c in conversations if policy.can(user, "conversation.read", c)]
+
+
+# ---- Access changes: pull sockets out of rooms at once ---------------------------------
+
+def withdraw_access(patient_id: int, grantee_id: int) -> list[int]:
+    """After a grant changed: the grantee's sockets leave the rooms they may no longer read.
+
+    Socket ids come from presence (every process); python-socketio's Redis manager sends a
+    leave_room for a socket of another process through the queue, and that process drops it.
+    """
+    grantee = db.session.get(User, grantee_id)
+    conversations = db.session.scalars(
+        select(Conversation).join(ConversationMember)
+        .where(ConversationMember.user_id == grantee_id,
+               or_(Conversation.patient_id == patient_id,
+                   Conversation.kind == ConversationKind.PROFESSIONAL))).all()
+    lost = [c.id for c in conversations
+            if grantee is None or not policy.can(grantee, "conversation.read", c)]
+    if not lost:
+        return []
+    sids = presence.sids(grantee_id)
+    for sid in sids:
+        for conversation_id in lost:
+            try:
+                socketio.server.leave_room(sid, conversation_room(conversation_id),
+                                           namespace=NAMESPACE)
+            except Exception:  # noqa: BLE001 - the socket may have just gone
+                log.debug("leave_room failed for %s", sid, exc_info=True)
+    socketio.emit("access_lost", {"conversation_ids": lost}, to=user_room(grantee_id),
+                  namespace=NAMESPACE)
+    return lost
+
+
+# ---- Quick replies (professionals) -----------------------------------------------------
+
+def quick_replies(user: User) -> list[QuickReply]:
+    if not policy.can(user, "chat.quick_replies", None):
+        return []
+    return list(db.session.scalars(
+        select(QuickReply).where(QuickReply.owner_id == user.id).order_by(QuickReply.id)))
+
+
+def add_quick_reply(user: User, text) -> QuickReply:
+    policy.require(user, "chat.quick_replies", None)
+    text = clean_text(
+        text, limit=MAX_QUICK_REPLY,
+        empty_message=_("Write the text of the quick reply."),
+        long_message=_("A quick reply can have at most %(n)d characters.", n=MAX_QUICK_REPLY),
+    )
+    count = db.session.scalar(select(func.count(QuickReply.id)).where(QuickReply.owner_id == user.id))
+    if count >= MAX_QUICK_REPLIES:
+        raise UserError(_("You can keep at most %(n)d quick replies.", n=MAX_QUICK_REPLIES))
+    at = now()
+    reply = QuickReply(owner_id=user.id, created_at=at,
+                       text_sealed=crypto.seal(text, QuickReply.text_aad(user.id, at)))
+    db.session.add(reply)
+    db.session.commit()
+    return reply
+
+
+def delete_quick_reply(user: User, reply_id) -> None:
+    policy.require(user, "chat.quick_replies", None)
+    reply = db.session.get(QuickReply, parse_id(reply_id))
+    if reply is None or reply.owner_id != user.id:
+        raise NotFound(_("This quick reply does not exist."))
+    db.session.delete(reply)
+    db.session.commit()
