@@ -1,28 +1,88 @@
-"""HTTP views (thin): parse, ask services, render."""
+"""HTTP views (thin): parse, ask services, render.
+
+Form routes re-render their own fragment with the message when a service refuses (so the
+message shows in the form); JSON routes (the WebAuthn ceremonies) let core turn the refusal
+into `{"error": ...}` with its 4xx status.
+"""
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import flash, jsonify, redirect, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import policy
+from ..errors import UserError
+from ..extensions import db, limiter
 from ..htmx import redirect_to, render
-from . import bp, services
+from . import bp, ceremony, services
+from .fresh import fresh_auth_required, safe_next
 
+# Anonymous ceremony starts write a row each: keep one address from flooding the table.
+CEREMONY_LIMIT = "30 per minute"
+
+COMMON_ZONES = (
+    "Europe/Paris", "Europe/Brussels", "Europe/Luxembourg", "Europe/Monaco", "Europe/Zurich",
+    "Europe/London", "Europe/Madrid", "Europe/Berlin", "Europe/Rome", "Africa/Casablanca",
+    "Africa/Algiers", "Africa/Tunis", "America/Guadeloupe", "America/Martinique",
+    "America/Cayenne", "America/Miquelon", "America/Montreal", "Indian/Reunion",
+    "Indian/Mayotte", "Pacific/Noumea", "Pacific/Tahiti", "Pacific/Wallis", "UTC",
+)
+
+
+def _form_error(page: str, fragment: str, exc: UserError, **context):
+    db.session.rollback()
+    return render(page, fragment, status=exc.status, error=exc.message, field=exc.field,
+                  **context)
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _locale() -> str:
+    return str(get_locale() or "fr")
+
+
+def _timezone() -> str:
+    from flask import current_app
+
+    return current_app.config["DEFAULT_TIMEZONE"]
+
+
+# ---- Sign in ---------------------------------------------------------------------------
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
+    next_url = safe_next(request.args.get("next"))
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(url_for("core.home"))
+            return redirect(next_url or url_for("core.home"))
         return render("accounts/sign_in.html")
     email = request.form.get("email", "")
-    user = services.check_password(email, request.form.get("password", ""))
-    if user is None:
-        return render("accounts/sign_in.html", "accounts/_password_form.html", status=401,
-                      email=email, error=_("Wrong email or password."))
+    try:
+        user = services.sign_in_with_password(email, request.form.get("password", ""))
+    except UserError as exc:
+        return _form_error("accounts/sign_in.html", "accounts/_password_form.html", exc,
+                           email=email)
     services.start_session(user)
-    return redirect_to(_safe_next(request.args.get("next")) or url_for("core.home"))
+    return redirect_to(next_url or url_for("core.home"))
+
+
+@bp.post("/passkey/options")
+@limiter.limit(CEREMONY_LIMIT)
+def passkey_options():
+    return jsonify(publicKey=ceremony.begin_authentication())
+
+
+@bp.post("/passkey/verify")
+@limiter.limit(CEREMONY_LIMIT)
+def passkey_verify():
+    user = ceremony.finish_authentication(_json_body().get("credential"))
+    services.start_session(user)
+    return jsonify(redirect=safe_next(request.args.get("next")) or url_for("core.home"))
 
 
 @bp.post("/sign-out")
@@ -31,14 +91,234 @@ def sign_out():
     return redirect(url_for("accounts.sign_in"))
 
 
+@bp.post("/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    services.sign_out_everywhere(current_user._get_current_object())
+    flash(_("You are signed out on all your devices."), "success")
+    return redirect(url_for("accounts.sign_in"))
+
+
+# ---- Re-authentication -----------------------------------------------------------------
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@login_required
+def reauth():
+    next_url = safe_next(request.args.get("next")) or url_for("accounts.me")
+    if request.method == "GET":
+        return render("accounts/reauth.html", next_url=next_url)
+    try:
+        services.confirm_with_password(current_user, request.form.get("password", ""))
+    except UserError as exc:
+        return _form_error("accounts/reauth.html", "accounts/_reauth_password.html", exc,
+                           next_url=next_url)
+    return redirect_to(next_url)
+
+
+@bp.post("/reauth/passkey/options")
+@login_required
+@limiter.limit(CEREMONY_LIMIT)
+def reauth_options():
+    return jsonify(publicKey=ceremony.begin_reauth(current_user))
+
+
+@bp.post("/reauth/passkey")
+@login_required
+@limiter.limit(CEREMONY_LIMIT)
+def reauth_verify():
+    ceremony.finish_reauth(current_user, _json_body().get("credential"))
+    return jsonify(redirect=safe_next(request.args.get("next")) or url_for("accounts.me"))
+
+
+# ---- Me --------------------------------------------------------------------------------
+
+def _me_context(**extra) -> dict:
+    zones = list(COMMON_ZONES)
+    if current_user.timezone not in zones:
+        zones.insert(0, current_user.timezone)
+    return {"zones": zones, "themes": services.THEMES, **extra}
+
+
 @bp.get("/me")
 @login_required
 def me():
-    return render("accounts/me.html")
+    return render("accounts/me.html", **_me_context())
 
 
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site paths: never an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+@bp.post("/me/settings")
+@login_required
+def settings():
+    form = request.form
+    try:
+        changed = services.update_settings(
+            current_user, display_name=form.get("display_name", ""),
+            language=form.get("language", ""), timezone=form.get("timezone", ""),
+            large_text=form.get("large_text") == "on", theme=form.get("theme", ""),
+        )
+    except UserError as exc:
+        return _form_error("accounts/me.html", "accounts/_settings.html", exc, **_me_context())
+    flash(_("Your settings are saved."), "success")
+    if changed & {"language", "theme", "large_text"} or not request.htmx:
+        # These change the whole page (its language, its <html> classes): load it again.
+        return redirect_to(url_for("accounts.me"))
+    return render("accounts/me.html", "accounts/_settings.html", saved=True, **_me_context())
+
+
+@bp.get("/me/passkeys")
+@login_required
+def passkeys():
+    return render("accounts/me.html", "accounts/_passkeys.html", **_me_context())
+
+
+@bp.post("/me/passkeys/options")
+@login_required
+@fresh_auth_required
+@limiter.limit(CEREMONY_LIMIT)
+def passkey_register_options():
+    return jsonify(publicKey=ceremony.begin_registration(current_user))
+
+
+@bp.post("/me/passkeys")
+@login_required
+@fresh_auth_required
+@limiter.limit(CEREMONY_LIMIT)
+def passkey_register():
+    body = _json_body()
+    passkey = ceremony.finish_registration(
+        current_user, body.get("credential"), name=body.get("name"),
+        user_agent=request.user_agent.string,
+    )
+    flash(_("Passkey “%(name)s” added.", name=passkey.name), "success")
+    return jsonify(redirect=url_for("accounts.me"), id=passkey.id, name=passkey.name)
+
+
+@bp.post("/me/passkeys/<int:passkey_id>/name")
+@login_required
+def passkey_rename(passkey_id: int):
+    try:
+        services.rename_passkey(current_user, passkey_id, request.form.get("name", ""))
+    except UserError as exc:
+        if exc.status == 404:
+            raise
+        return _form_error("accounts/me.html", "accounts/_passkeys.html", exc,
+                           error_for=passkey_id, **_me_context())
+    if not request.htmx:
+        flash(_("Passkey renamed."), "success")
+        return redirect(url_for("accounts.me"))
+    return render("accounts/me.html", "accounts/_passkeys.html", renamed=passkey_id,
+                  **_me_context())
+
+
+@bp.route("/me/passkeys/<int:passkey_id>/remove", methods=["GET", "POST"])
+@login_required
+@fresh_auth_required
+def passkey_remove(passkey_id: int):
+    passkey = services.get_passkey(current_user, passkey_id)
+    if request.method == "GET":
+        return render("accounts/confirm_remove.html", passkey=passkey)
+    name = services.remove_passkey(current_user, passkey_id)
+    flash(_("Passkey “%(name)s” removed.", name=name), "success")
+    return redirect_to(url_for("accounts.me"))
+
+
+@bp.post("/me/password")
+@login_required
+@fresh_auth_required
+def password():
+    try:
+        services.change_password(current_user, request.form.get("password", ""))
+    except UserError as exc:
+        return _form_error("accounts/me.html", "accounts/_password_settings.html", exc,
+                           **_me_context())
+    if not request.htmx:
+        flash(_("Your password is saved."), "success")
+        return redirect(url_for("accounts.me"))
+    return render("accounts/me.html", "accounts/_password_settings.html", saved=True,
+                  **_me_context())
+
+
+@bp.route("/me/password/remove", methods=["GET", "POST"])
+@login_required
+@fresh_auth_required
+def password_remove():
+    if request.method == "GET":
+        return render("accounts/confirm_remove.html", passkey=None)
+    services.remove_password(current_user)
+    flash(_("Your password is removed. Sign in with a passkey from now on."), "success")
+    return redirect_to(url_for("accounts.me"))
+
+
+# ---- Invitations -----------------------------------------------------------------------
+
+@bp.route("/invitations", methods=["GET", "POST"])
+@login_required
+def invitations():
+    policy.require(current_user, "admin.invite")
+    context = {"roles": ("patient", "relative", "professional", "admin"),
+               "now_utc": services.now()}
+    if request.method == "POST":
+        form = request.form
+        try:
+            invitation, code = services.invite_by_admin(
+                current_user, role=form.get("role", ""), email=form.get("email") or None,
+                profession=form.get("profession"), rpps=form.get("rpps"),
+            )
+        except UserError as exc:
+            return _form_error("accounts/invitations.html", "accounts/_invitation_form.html",
+                               exc, form=form, invitations=services.recent_invitations(
+                                   current_user), **context)
+        context.update(created=invitation, code=code,
+                       link=url_for("accounts.join", code=code, _external=True))
+    return render("accounts/invitations.html", "accounts/_invitation_form.html",
+                  invitations=services.recent_invitations(current_user), form={}, **context)
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = request.form if request.method == "POST" else request.args
+    code = form.get("code", "")
+    if not code:
+        return render("accounts/join.html", "accounts/_join.html", form=form, invitation=None)
+    try:
+        invitation = services.find_invitation(code)
+    except UserError as exc:
+        return _form_error("accounts/join.html", "accounts/_join.html", exc, form=form,
+                           invitation=None)
+    if request.method == "GET" or form.get("step") != "password":
+        return render("accounts/join.html", "accounts/_join.html", form=form,
+                      invitation=invitation)
+    try:
+        user = services.join_with_password(
+            code, display_name=form.get("display_name", ""), email=form.get("email", ""),
+            password=form.get("password", ""), language=_locale(), timezone=_timezone(),
+        )
+    except UserError as exc:
+        return _form_error("accounts/join.html", "accounts/_join.html", exc, form=form,
+                           invitation=invitation)
+    services.start_session(user)
+    flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")
+    return redirect_to(url_for("core.home"))
+
+
+@bp.post("/join/passkey/options")
+@limiter.limit(CEREMONY_LIMIT)
+def join_options():
+    body = _json_body()
+    options = ceremony.begin_join(
+        str(body.get("code") or ""), display_name=str(body.get("display_name") or ""),
+        email=str(body.get("email") or ""),
+    )
+    return jsonify(publicKey=options)
+
+
+@bp.post("/join/passkey")
+@limiter.limit(CEREMONY_LIMIT)
+def join_verify():
+    body = _json_body()
+    user = ceremony.finish_join(body.get("credential"), language=_locale(),
+                                timezone=_timezone(), user_agent=request.user_agent.string)
+    services.start_session(user)
+    flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")
+    return jsonify(redirect=url_for("core.home"))

@@ -1,0 +1,10 @@
+"""Signals other domains may listen to (they never import accounts.routes)."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# Sent by services.redeem_invitation(invitation, user=...) INSIDE the redeeming transaction,
+# after the user row is flushed and before the commit: a listener may add its own rows (e.g. the
+# care circle's grant for an invited relative) and they commit, or roll back, together.
+invitation_redeemed = _signals.signal("accounts.invitation-redeemed")
