@@ -1,0 +1,177 @@
+"""The installable shell in a real Chromium: manifest, service worker, offline page, shell
+behaviour (boosted navigation, language switch, error swaps)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, sign_in_with_password
+from tests.live import LiveServer
+
+PATIENT = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
+
+
+def wait_until_controlled(page) -> None:
+    """Wait for the worker to activate, then reload so it controls the page."""
+    page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def cached_urls(page) -> list[str]:
+    return page.evaluate("""async () => {
+        const urls = [];
+        for (const name of await caches.keys()) {
+            const cache = await caches.open(name);
+            for (const request of await cache.keys()) urls.push(name + " " + request.url);
+        }
+        return urls;
+    }""")
+
+
+def test_manifest_is_served_and_parsed_by_chromium(page, live_server):
+    page.goto("/accounts/sign-in")
+    manifest = page.evaluate("""async () => {
+        const link = document.querySelector('link[rel=manifest]');
+        const response = await fetch(link.href);
+        return {type: response.headers.get('content-type'), body: await response.json()};
+    }""")
+    assert manifest["type"].startswith("application/manifest+json")
+    assert manifest["body"]["display"] == "standalone"
+    for icon in manifest["body"]["icons"]:
+        size = page.evaluate("""async (src) => {
+            const img = new Image(); img.src = src; await img.decode();
+            return img.naturalWidth + 'x' + img.naturalHeight;
+        }""", icon["src"])
+        assert icon["sizes"] in (size, "any")
+
+    # Chromium's own manifest parser: no errors, and the fields it understood.
+    cdp = page.context.new_cdp_session(page)
+    result = cdp.send("Page.getAppManifest")
+    assert result["url"].endswith("/manifest.webmanifest")
+    assert result["errors"] == []
+    parsed = result["manifest"]
+    assert parsed["display"] == "kStandalone"
+    assert parsed["scope"] == f"{live_server.url}/"
+    assert parsed["startUrl"] == f"{live_server.url}/"
+    assert parsed["themeColor"] == "rgba(11,95,165,1)"
+    sizes = {i["sizes"] for i in parsed["icons"] if i["type"] == "image/png"}
+    assert {"192x192", "512x512"} <= sizes
+
+
+def test_service_worker_controls_the_page_after_reload(page, live_server):
+    page.goto("/accounts/sign-in")
+    assert page.evaluate("navigator.serviceWorker.controller") is None  # first visit
+    wait_until_controlled(page)
+    registration = page.evaluate("""async () => {
+        const r = await navigator.serviceWorker.getRegistration('/');
+        return {scope: r.scope, script: r.active.scriptURL};
+    }""")
+    assert registration["scope"] == f"{live_server.url}/"
+    assert registration["script"] == f"{live_server.url}/sw.js"
+
+    # The app can be installed: Chromium finds nothing missing (a Playwright context is an
+    # incognito profile, where nothing installs; that is the one reason allowed).
+    cdp = page.context.new_cdp_session(page)
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == []
+
+
+def test_nothing_signed_in_is_ever_cached(page, live_server):
+    page.goto("/accounts/sign-in")
+    wait_until_controlled(page)
+    sign_in_with_password(page, *PATIENT)
+    for tab in page.locator("nav.tabbar a").all():
+        href = tab.get_attribute("href")
+        page.goto(href)
+    page.goto("/home")
+    urls = cached_urls(page)
+    assert any(u.endswith("/offline") for u in urls)
+    assert any("/static/css/app.css?v=" in u for u in urls)
+    for entry in urls:
+        name, url = entry.split(" ", 1)
+        assert name.startswith("healthspace-shell-")
+        path = url.removeprefix(live_server.url)
+        assert path == "/offline" or (path.startswith("/static/") and "?v=" in path), path
+
+
+def test_offline_page_appears_when_the_server_is_stopped(browser, tmp_path):
+    server = LiveServer(tmp_path / "offline-server").prepare(seed=True).start()
+    context = browser.new_context(viewport=PHONE, base_url=server.url, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto("/accounts/sign-in")
+        wait_until_controlled(page)
+        sign_in_with_password(page, *PATIENT)
+        server.stop()
+
+        # A real navigation: the worker answers with the precached offline page.
+        page.goto("/home")
+        assert page.locator("h1").inner_text() == "You are offline"
+        assert page.locator("#emergency-notice a[href='tel:112']").is_visible()
+        assert "Jeanne" not in page.content()
+
+        # A boosted navigation (a tap on a tab) that cannot reach the server ends there too.
+        page.go_back()
+        page.wait_for_load_state()
+        page.goto("/offline")  # a page with a same-site link to follow while offline
+        page.evaluate("""() => {
+            const a = document.createElement('a');
+            a.href = '/home'; a.id = 'boosted-link'; a.textContent = 'home';
+            a.setAttribute('hx-boost', 'true');
+            document.body.appendChild(a);
+        }""")
+        page.click("#boosted-link")
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "You are offline"
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_boosted_tab_navigation_from_a_shell_page(page, live_server):
+    sign_in_with_password(page, *PATIENT)
+    page.evaluate("window.__sameDocument = true")
+    me = page.locator("nav.tabbar a[href='/accounts/me']")
+    me.click()
+    page.wait_for_url("**/accounts/me")
+    assert page.evaluate("window.__sameDocument === true"), "tab navigation reloaded the page"
+    assert page.locator("nav.tabbar a[aria-current=page]").get_attribute("href") == "/accounts/me"
+    # The same URL works as a full page load.
+    page.reload()
+    assert page.locator("nav.tabbar a[aria-current=page]").get_attribute("href") == "/accounts/me"
+
+
+def test_visitor_switches_to_french_on_the_sign_in_page(page, live_server):
+    page.goto("/accounts/sign-in")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.click("#language-switcher button[value=fr]")
+    page.wait_for_function("document.documentElement.lang === 'fr'")
+    assert page.locator("#language-switcher button[value=en]").inner_text() == "English"
+    assert page.locator(".skip-link").inner_text() == "Aller au contenu"
+    page.goto("/accounts/sign-in")  # kept in the session
+    assert page.locator("html").get_attribute("lang") == "fr"
+
+
+def test_a_refusal_is_shown_in_the_page(page, live_server):
+    # 4xx answers are swapped in (htmx 2 drops them by default): the person sees why.
+    page.goto("/accounts/sign-in")
+    page.fill("#email", PATIENT[0])
+    page.fill("#password", "not the password")
+    page.click("#password-form button[type=submit]")
+    expect(page.locator("#password-form [role=alert]")).to_be_visible()
+    expect(page.locator("#password-form [role=alert]")).not_to_be_empty()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_theme_follows_the_phone(browser, live_server, scheme):
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url, color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.goto("/accounts/sign-in")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(15, 20, 25)")
+    finally:
+        context.close()
