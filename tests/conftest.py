@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.push.push_endpoint import push_endpoint  # noqa: F401 -- fixture for every domain
 
 os.environ.setdefault("HEALTHSPACE_ENV", "test")
 

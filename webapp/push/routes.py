@@ -1,2 +1,123 @@
-"""HTTP views (thin): parse, ask services, render."""
-from . import bp  # noqa: F401
+"""HTTP views (thin): parse, ask services, render.
+
+Everything here is about the signed-in person's own devices and settings, except two endpoints
+the service worker calls without a CSRF token (it has none): the test notification's "It works"
+action (authenticated by its signed token) and the subscription renewal (authenticated by the
+old subscription's endpoint and secret, which only that browser and this server know).
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+
+from .. import policy
+from ..errors import UserError
+from ..extensions import csrf, limiter
+from ..htmx import render
+from . import bp, services, vapid
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise UserError(_("The request could not be understood."))
+    return data
+
+
+def _context(**extra) -> dict:
+    policy.require(current_user, "account.manage_self", current_user)
+    return {
+        "devices": services.devices(current_user),
+        "show_details": services.shows_details(current_user),
+        "fingerprint": services.endpoint_fingerprint,
+        "application_server_key": vapid.application_server_key(),
+        **extra,
+    }
+
+
+@bp.get("/")
+@login_required
+def settings():
+    return render("push/settings.html", **_context())
+
+
+@bp.get("/devices")
+@login_required
+def device_list():
+    return render("push/settings.html", "push/_devices.html", **_context())
+
+
+@bp.post("/subscriptions")
+@login_required
+@limiter.limit("30 per minute")
+def subscribe():
+    policy.require(current_user, "account.manage_self", current_user)
+    sub = services.subscribe(current_user, _json_body(), request.headers.get("User-Agent"))
+    return jsonify(id=sub.id, label=sub.label), 201
+
+
+@bp.post("/subscriptions/unsubscribe")
+@login_required
+def unsubscribe():
+    policy.require(current_user, "account.manage_self", current_user)
+    removed = services.unsubscribe(current_user, _json_body().get("endpoint"))
+    return jsonify(removed=removed)
+
+
+@bp.post("/subscriptions/renew")
+@csrf.exempt
+@limiter.limit("10 per minute")
+def renew():
+    data = _json_body()
+    renewed = services.renew(data.get("old_endpoint"), data.get("old_auth"),
+                             data.get("subscription"))
+    if not renewed:
+        return jsonify(error=_("This subscription is not known.")), 404
+    return jsonify(renewed=True)
+
+
+@bp.post("/devices/<int:subscription_id>/remove")
+@login_required
+def remove_device(subscription_id: int):
+    services.remove_device(current_user, subscription_id)
+    return render("push/settings.html", "push/_devices.html",
+                  **_context(notice=_("The device was removed.")))
+
+
+@bp.post("/preferences")
+@login_required
+def preferences():
+    policy.require(current_user, "account.manage_self", current_user)
+    services.set_show_details(current_user, request.form.get("show_details") == "on")
+    return render("push/settings.html", "push/_preferences.html", **_context(saved=True))
+
+
+@bp.post("/test")
+@login_required
+@limiter.limit("6 per minute")
+def send_test():
+    policy.require(current_user, "account.manage_self", current_user)
+    if not services.has_subscription(current_user):
+        result = _("No device receives your notifications yet. Turn them on first.")
+    else:
+        sent = services.send_test(current_user)
+        if sent:
+            result = ngettext("Test notification sent to %(num)d device.",
+                              "Test notification sent to %(num)d devices.", sent)
+        else:
+            result = _("No device accepted the test notification. Try turning notifications "
+                       "off and on again on that device.")
+    return render("push/settings.html", "push/_devices.html", **_context(test_result=result))
+
+
+@bp.post("/test/confirm")
+@csrf.exempt
+@limiter.limit("30 per minute")
+def confirm_test():
+    data = _json_body()
+    if not services.confirm_test(data.get("action"), data.get("token")):
+        return jsonify(error=_("This notification has expired.")), 400
+    return jsonify(confirmed=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import hashlib
+import hmac
 import json
 import logging
 import random
@@ -180,6 +181,35 @@ def subscribe(user, data, user_agent: str | None = None) -> PushSubscription:
     raise UserError(_("This device could not be saved. Please try again."))
 
 
+def renew(old_endpoint, old_auth, data) -> bool:
+    """The browser replaced a subscription (pushsubscriptionchange in the service worker).
+
+    No session or CSRF token is available there: knowing the old endpoint and its auth secret
+    (shared only by that browser and this server) is what proves the request comes from it.
+    """
+    if not isinstance(old_endpoint, str) or not isinstance(old_auth, str) or not old_endpoint:
+        return False
+    sub = db.session.scalar(select(PushSubscription).filter_by(endpoint=old_endpoint))
+    if sub is None:
+        return False
+    try:
+        given = vapid.b64url(vapid.b64url_decode(old_auth))
+    except (ValueError, TypeError):
+        return False
+    if not hmac.compare_digest(given, sub.auth):
+        return False
+    if not isinstance(data, dict):
+        raise UserError(_("This browser sent an invalid subscription. Nothing was saved."))
+    endpoint = _check_endpoint(data.get("endpoint"))
+    p256dh, auth = _check_keys(data.get("keys"))
+    if endpoint != sub.endpoint:
+        db.session.execute(delete(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    sub.endpoint, sub.p256dh, sub.auth = endpoint, p256dh, auth
+    sub.failure_count, sub.test_confirmed_at = 0, None
+    db.session.commit()
+    return True
+
+
 def unsubscribe(user, endpoint) -> bool:
     """Forget this browser (called when it turns notifications off). True if it was known."""
     if not isinstance(endpoint, str) or not endpoint:
@@ -249,19 +279,35 @@ def _generic_text(kind: str) -> tuple[str, str]:
     return _("You have a reminder"), _("Open Health Space to see it.")
 
 
+def users_showing_details(user_ids: Iterable[int]) -> set[int]:
+    """Of these users, those who chose to see details (one query, for batches)."""
+    ids = sorted(set(user_ids))
+    chosen: set[int] = set()
+    for start in range(0, len(ids), 500):
+        chosen.update(db.session.scalars(select(PushPreference.user_id).where(
+            PushPreference.user_id.in_(ids[start:start + 500]),
+            PushPreference.show_details.is_(True))))
+    return chosen
+
+
 def notification(user, *, kind: str, url: str, tag: str | None = None, title=None, body=None,
-                 actions: Iterable[tuple[str, Any]] = (), data: dict | None = None) -> dict:
+                 actions: Iterable[tuple[str, Any]] = (), data: dict | None = None,
+                 show_details: bool | None = None) -> dict:
     """Build the payload for `user`, in their language.
 
     `title`/`body` may carry health detail: they are used only when the user chose to see
     details; otherwise the generic text for `kind` ("New secure message", "You have a reminder")
     goes out. `actions` are (action, label) pairs; labels may be lazy_gettext strings and are
     translated here, as is everything else, into the user's language (works outside a request).
+    `show_details` skips the preference query when the caller already knows it (batches: see
+    users_showing_details()).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     language = getattr(user, "language", None) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    detailed = title is not None and shows_details(user)
+    if show_details is None:
+        show_details = shows_details(user)
+    detailed = title is not None and show_details
     with force_locale(language):
         generic_title, generic_body = _generic_text(kind)
         payload = {
