@@ -136,6 +136,11 @@ def _redeem(actor, subject) -> bool:
     return actor.is_relative
 
 
+@rule("notice.read")
+def _notice_read(actor, notice) -> bool:
+    return notice is not None and notice.user_id == actor.id
+
+
 # ---- Push ------------------------------------------------------------------------------
 
 @rule("push.device.manage")

@@ -1,2 +1,481 @@
-"""HTTP views (thin): parse, ask services, render."""
-from . import bp  # noqa: F401
+"""HTTP views (thin): parse, ask policy and services, render.
+
+Forms are ordinary (boosted) forms: success redirects back with a flash; a refusal re-renders
+the page with the message next to the form and a 4xx status, having changed nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import datetime, timedelta
+
+from flask import abort, current_app, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+
+from .. import audit, policy
+from ..accounts.fresh import fresh_auth_required
+from ..accounts.models import User
+from ..errors import UserError
+from ..extensions import db, limiter
+from ..htmx import redirect_to, render
+from . import bp, services
+from .models import SCOPES, Notice
+
+# Invitation codes are 10 characters from 32 (10^15): guessing is hopeless, and this keeps
+# a script from trying.
+JOIN_LIMIT = "20 per minute"
+
+
+def _scope_labels() -> dict[str, str]:
+    return {"messages": _("Messages"), "agenda": _("Agenda"), "documents": _("Documents"),
+            "summary": _("Health summary")}
+
+
+def _zone() -> str:
+    return getattr(current_user, "timezone", None) or current_app.config["DEFAULT_TIMEZONE"]
+
+
+def _last_day(ends_at: datetime | None) -> str:
+    """The last local day of access, for a date input (ends_at is the exclusive end)."""
+    if ends_at is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    try:
+        zone = ZoneInfo(_zone())
+    except Exception:
+        zone = ZoneInfo("Europe/Paris")
+    local = ends_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone) - timedelta(seconds=1)
+    return local.date().isoformat()
+
+
+@bp.app_template_global("circle_last_day")
+def circle_last_day(ends_at):
+    return _last_day(ends_at)
+
+
+@bp.app_context_processor
+def circle_context():
+    """The 'acting for ‹patient›' banner on every page, and unread emergency notices."""
+    if not current_user or not current_user.is_authenticated:
+        return {}
+    banners = []
+    if current_user.is_relative or current_user.is_professional:
+        patient = services.acting_for(current_user)
+        if patient is not None:
+            banners.append(("acting", _("Acting for %(name)s", name=patient.display_name)))
+    elif current_user.is_patient:
+        for notice in services.unread_notices(current_user):
+            banners.append(("alert", notice.text))
+    return {"banners": banners}
+
+
+def _form_scopes() -> str:
+    return services.clean_scopes(request.form.getlist("scopes"))
+
+
+def _ends_at():
+    return services.parse_end_date(request.form.get("ends_on"), _zone())
+
+
+# ---- My circle (patient) / the patients I can act for (relative, professional) -----------
+
+def _circle_page(status: int = 200, **extra):
+    patient = current_user
+    at = services.now()
+    context = dict(
+        grants=services.grants_of(patient), invitations=services.pending_invitations(patient),
+        requests=services.pending_requests(patient), blocks=services.blocks_of(patient),
+        emergency_allowed=services.emergency_allowed(patient.id),
+        notices=services.unread_notices(patient), scopes=SCOPES, scope_labels=_scope_labels(),
+        now=at, form=MultiDict(), error=None, field=None, error_for=None,
+    )
+    context.update(extra)
+    return render("circle/index.html", status=status, **context)
+
+
+@bp.get("/")
+@login_required
+def index():
+    if current_user.is_patient:
+        policy.require(current_user, "circle.manage", current_user)
+        return _circle_page()
+    rows = services.patients_for_page(current_user)
+    acting = services.acting_for(current_user)
+    return render("circle/patients.html", rows=rows, acting=acting,
+                  scope_labels=_scope_labels(), email="", error=None)
+
+
+def _refuse(exc: UserError, where: str, form=None):
+    db.session.rollback()
+    return _circle_page(status=exc.status, error=exc.message, field=exc.field, error_for=where,
+                        form=form or request.form)
+
+
+@bp.post("/invitations")
+@login_required
+@fresh_auth_required
+def invite():
+    policy.require(current_user, "circle.manage", current_user)
+    try:
+        invitation, code = services.create_invitation(
+            current_user, request.form.get("label", ""), _form_scopes(), _ends_at())
+    except UserError as exc:
+        return _refuse(exc, "invite")
+    link = url_for("circle.join", code=code, _external=True)
+    return _circle_page(created=invitation, code=services.format_code(code), link=link,
+                        qr=_qr_data_uri(link))
+
+
+def _qr_data_uri(text: str) -> str:
+    """The link as a QR code: an SVG drawn on the server, shown as an <img> (no script)."""
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    image = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@bp.post("/invitations/<int:invitation_id>/cancel")
+@login_required
+@fresh_auth_required
+def cancel_invitation(invitation_id: int):
+    policy.require(current_user, "circle.manage", current_user)
+    services.cancel_invitation(current_user, invitation_id)
+    flash(_("The invitation is cancelled; its code no longer works."), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+# ---- Accepting an invitation (relative) ---------------------------------------------------
+
+@bp.route("/join", methods=["GET", "POST"])
+@limiter.limit(JOIN_LIMIT, methods=["POST"])
+def join():
+    form = request.form if request.method == "POST" else request.args
+    code = form.get("code", "")
+    context = {"form": form, "code": code, "invitation": None, "error": None, "field": None,
+               "scope_labels": _scope_labels()}
+    if request.method == "GET":
+        if code:
+            try:
+                context["invitation"] = services.find_invitation(code)
+            except UserError as exc:
+                context.update(error=exc.message, field=exc.field)
+                return render("circle/join.html", "circle/_join.html", status=exc.status,
+                              **context)
+        return render("circle/join.html", "circle/_join.html", **context)
+    try:
+        if current_user.is_authenticated:
+            policy.require(current_user, "circle.redeem_invitation")
+            grant = services.accept_invitation(current_user, code)
+        else:
+            services.find_invitation(code)  # a bad code is said before anything is created
+            relative = services.new_relative_account(
+                form.get("display_name", ""), form.get("email", ""), form.get("password", ""))
+            db.session.flush()
+            grant = services.accept_invitation(relative, code)
+            from ..accounts import services as accounts
+
+            accounts.start_session(relative)
+    except UserError as exc:
+        db.session.rollback()
+        context.update(error=exc.message, field=exc.field)
+        try:
+            context["invitation"] = services.find_invitation(code)
+        except UserError:
+            pass
+        return render("circle/join.html", "circle/_join.html", status=exc.status, **context)
+    services.switch_acting_for(current_user, grant.patient_id)
+    flash(_("You are now in %(name)s's circle.", name=grant.patient.display_name), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+# ---- Professionals: directory, grants, blocks, requests ------------------------------------
+
+@bp.get("/directory")
+@login_required
+def directory():
+    policy.require(current_user, "circle.directory")
+    query = request.args.get("q", "")[:100]
+    results = services.directory(current_user, query)
+    granted = {g.grantee_id for g in services.grants_of(current_user)
+               if g.is_active(services.now())}
+    return render("circle/directory.html", "circle/_directory_results.html", q=query,
+                  results=results, granted=granted, scopes=SCOPES, scope_labels=_scope_labels())
+
+
+@bp.post("/grants")
+@login_required
+@fresh_auth_required
+def add_professional():
+    policy.require(current_user, "circle.manage", current_user)
+    try:
+        pro_id = _int(request.form.get("professional_id"))
+        row = services.give_access(current_user, pro_id, _form_scopes(), _ends_at())
+    except UserError as exc:
+        return _refuse(exc, "directory")
+    flash(_("%(name)s now has access.", name=row.grantee.display_name), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UserError(_("The request could not be understood.")) from None
+
+
+@bp.post("/grants/<int:grant_id>")
+@login_required
+@fresh_auth_required
+def change_grant(grant_id: int):
+    policy.require(current_user, "circle.manage", current_user)
+    try:
+        row = services.change_grant(current_user, grant_id, _form_scopes(), _ends_at())
+    except UserError as exc:
+        return _refuse(exc, f"grant-{grant_id}")
+    flash(_("Access for %(name)s is updated.", name=row.grantee.display_name), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+@bp.post("/grants/<int:grant_id>/revoke")
+@login_required
+@fresh_auth_required
+def revoke_grant(grant_id: int):
+    policy.require(current_user, "circle.manage", current_user)
+    row = services.revoke_grant(current_user, grant_id)
+    flash(_("%(name)s no longer has access.", name=row.grantee.display_name), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+@bp.post("/blocks")
+@login_required
+@fresh_auth_required
+def block():
+    policy.require(current_user, "circle.manage", current_user)
+    row = services.block(current_user, _int(request.form.get("professional_id")))
+    flash(_("%(name)s is blocked.", name=row.professional.display_name), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+@bp.post("/blocks/<int:block_id>/remove")
+@login_required
+@fresh_auth_required
+def unblock(block_id: int):
+    policy.require(current_user, "circle.manage", current_user)
+    services.unblock(current_user, block_id)
+    flash(_("Unblocked. They have no access until you give it again."), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+@bp.post("/requests/<int:request_id>/<any(accept, decline):decision>")
+@login_required
+@fresh_auth_required
+def decide_request(request_id: int, decision: str):
+    policy.require(current_user, "circle.manage", current_user)
+    row = services.decide_request(current_user, request_id, decision == "accept")
+    if row.accepted:
+        flash(_("%(name)s now has access.", name=row.professional.display_name), "success")
+    else:
+        flash(_("Request declined."), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+@bp.post("/settings/emergency")
+@login_required
+@fresh_auth_required
+def emergency_setting():
+    policy.require(current_user, "circle.manage", current_user)
+    services.set_emergency_allowed(current_user, request.form.get("allowed") == "1")
+    flash(_("Your emergency access setting is saved."), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+@bp.post("/notices/<int:notice_id>/read")
+@login_required
+def read_notice(notice_id: int):
+    notice = db.session.get(Notice, notice_id)
+    if notice is None or not policy.can(current_user, "notice.read", notice):
+        abort(404)
+    services.mark_notice_read(current_user, notice_id)
+    return redirect_to(request.form.get("next") if _same_site(request.form.get("next"))
+                       else url_for("circle.activity"))
+
+
+def _same_site(target: str | None) -> bool:
+    return bool(target) and target.startswith("/") and not target.startswith("//") \
+        and "\\" not in target
+
+
+# ---- Acting for a patient (relative, professional) ------------------------------------------
+
+@bp.post("/act-for")
+@login_required
+def act_for():
+    raw = request.form.get("patient_id", "")
+    if not raw:
+        services.switch_acting_for(current_user, None)
+        flash(_("You no longer act for anyone."), "success")
+        return redirect_to(url_for("circle.index"))
+    patient = db.session.get(User, _int(raw))
+    policy.require(current_user, "circle.act_for", patient)
+    services.switch_acting_for(current_user, patient.id)
+    flash(_("You now act for %(name)s.", name=patient.display_name), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+@bp.get("/patients/find")
+@login_required
+def find_patient():
+    policy.require(current_user, "circle.find_patient")
+    email = request.args.get("email", "")[:254]
+    context = dict(rows=services.patients_for_page(current_user),
+                   acting=services.acting_for(current_user), scope_labels=_scope_labels(),
+                   scopes=SCOPES, email=email, error=None, found=None)
+    if email:
+        try:
+            context["found"] = services.find_patient_for(current_user, email)
+        except UserError as exc:
+            context["error"] = exc.message
+            return render("circle/patients.html", status=exc.status, **context)
+        context["has_grant"] = services.active_grant(context["found"].id, current_user.id)
+        context["emergency_allowed"] = services.emergency_allowed(context["found"].id)
+    return render("circle/patients.html", **context)
+
+
+def _patient(patient_id: int) -> User:
+    patient = db.session.get(User, patient_id)
+    if patient is None or not patient.is_patient:
+        abort(404)
+    return patient
+
+
+@bp.post("/patients/<int:patient_id>/request")
+@login_required
+def request_access(patient_id: int):
+    patient = _patient(patient_id)
+    if not policy.can(current_user, "circle.request_access", patient):
+        abort(404)  # a patient who blocked this professional is not findable
+    services.request_access(current_user, patient, _form_scopes(), request.form.get("note", ""))
+    flash(_("Your request was sent to %(name)s.", name=patient.display_name), "success")
+    return redirect_to(url_for("circle.index"))
+
+
+@bp.post("/patients/<int:patient_id>/emergency")
+@login_required
+def emergency(patient_id: int):
+    patient = _patient(patient_id)
+    if not policy.can(current_user, "circle.find_patient") or \
+            services.is_blocked(patient.id, current_user.id):
+        abort(404)
+    policy.require(current_user, "circle.emergency", patient)
+    services.open_emergency(current_user, patient, request.form.get("reason", ""))
+    return redirect_to(url_for("circle.summary", patient_id=patient.id))
+
+
+@bp.get("/patients/<int:patient_id>/summary")
+@login_required
+def summary(patient_id: int):
+    patient = _patient(patient_id)
+    policy.require(current_user, "summary.read", patient)
+    data = services.summary_of(patient)
+    emergency = None
+    if current_user.id != patient.id:
+        if current_user.is_professional and services.active_grant(patient.id,
+                                                                   current_user.id) is None:
+            emergency = services.active_emergency(patient.id, current_user.id)
+        audit.record(current_user, patient, "read", "summary", patient.id)
+        db.session.commit()
+    return render("circle/summary.html", emergency=emergency, scope_labels=_scope_labels(),
+                  **data)
+
+
+# ---- Activity (the access history) -----------------------------------------------------------
+
+PERIODS = {"7d": 7, "30d": 30, "365d": 365}
+
+
+def _activity_filters(patient: User) -> tuple[audit.Filters, dict]:
+    args = request.args
+    person = args.get("person", "")
+    kind = args.get("kind", "")
+    period = args.get("period", "")
+    filters = audit.Filters()
+    if person.isdigit():
+        filters.person = int(person)
+    if kind in audit.KIND_ORDER:
+        filters.kind = kind
+    if period in PERIODS:
+        filters.since = services.now() - timedelta(days=PERIODS[period])
+    chosen = {"person": str(filters.person or ""), "kind": filters.kind or "",
+              "period": period if period in PERIODS else ""}
+    return filters, chosen
+
+
+def _cursor(raw: str | None):
+    """'<iso time>_<id>' of the last row shown; anything else starts from the newest."""
+    if not raw or "_" not in raw:
+        return None
+    at, _sep, row_id = raw.rpartition("_")
+    try:
+        return datetime.fromisoformat(at), int(row_id)
+    except ValueError:
+        return None
+
+
+@bp.get("/activity")
+@login_required
+def activity():
+    patient = current_user
+    policy.require(current_user, "audit.read", patient)
+    mine = request.args.get("tab") == "mine"
+    filters, chosen = _activity_filters(patient)
+    rows = audit.history(patient.id, mine=mine, filters=filters,
+                         before=_cursor(request.args.get("before")),
+                         limit=audit.PAGE_SIZE + 1)
+    more = len(rows) > audit.PAGE_SIZE
+    rows = rows[:audit.PAGE_SIZE]
+    next_cursor = f"{rows[-1].at.isoformat()}_{rows[-1].id}" if more and rows else None
+    context = dict(rows=rows, more=more, next_cursor=next_cursor, mine=mine, chosen=chosen,
+                   people=audit.people_in_history(patient.id), kinds=_kind_labels(),
+                   periods=_period_labels(), action_labels=_action_labels(),
+                   role_labels=_role_labels(), device_labels=_device_labels())
+    fragment = "circle/_activity_rows.html" if request.args.get("before") else \
+        "circle/_activity.html"
+    return render("circle/activity.html", fragment, **context)
+
+
+def _kind_labels() -> dict[str, str]:
+    return {**_scope_labels(), "circle": _("Care circle"), "space": _("Your space"),
+            "other": _("Other")}
+
+
+def _period_labels() -> dict[str, str]:
+    return {"": _("Any time"), "7d": _("Last 7 days"), "30d": _("Last 30 days"),
+            "365d": _("Last 12 months")}
+
+
+def _action_labels() -> dict[str, str]:
+    return {"read": _("viewed"), "write": _("wrote"), "create": _("created"),
+            "update": _("changed"), "delete": _("deleted"), "grant": _("gave access"),
+            "change": _("changed access"), "revoke": _("revoked access"),
+            "invite": _("invited"), "cancel": _("cancelled"), "accept": _("accepted"),
+            "decline": _("declined"), "block": _("blocked"), "unblock": _("unblocked"),
+            "open": _("opened with emergency access"), "allow": _("allowed"),
+            "forbid": _("switched off"), "export": _("exported")}
+
+
+def _role_labels() -> dict[str, str]:
+    return {"patient": _("you"), "relative": _("relative"), "professional": _("professional"),
+            "emergency": _("emergency access"), "admin": _("administrator")}
+
+
+def _device_labels() -> dict[str, str]:
+    return {"mobile": _("phone"), "tablet": _("tablet"), "desktop": _("computer"),
+            "server": _("automatic"), "unknown": _("unknown device")}
+
