@@ -31,11 +31,11 @@ def give(patient, grantee, scopes: str) -> None:
 
 @pytest.fixture
 def circle(app, make_user):
-    patient = make_user("patient", display_name="Jeanne Martin")
-    relative = make_user("relative", display_name="Claire Martin")
-    nurse = make_user("professional", display_name="Nadia Benali")
-    doctor = make_user("professional", display_name="Paul Lefevre", profession="GP")
-    stranger = make_user("relative", display_name="Olga Stranger")
+    patient = make_user("patient", display_name="Jeanne Martin", language="en")
+    relative = make_user("relative", display_name="Claire Martin", language="en")
+    nurse = make_user("professional", display_name="Nadia Benali", language="en")
+    doctor = make_user("professional", display_name="Paul Lefevre", profession="GP", language="en")
+    stranger = make_user("relative", display_name="Olga Stranger", language="en")
     with app.app_context():
         give(patient, relative, "messages,agenda")
         give(patient, nurse, "messages,agenda,documents")

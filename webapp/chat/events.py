@@ -12,7 +12,7 @@ import logging
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import join_room
+from flask_socketio import ConnectionRefusedError, join_room
 
 from .. import policy
 from ..errors import UserError

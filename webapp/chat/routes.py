@@ -181,7 +181,7 @@ def post(conversation_id):
         return _conversation_page(conv, status=exc.status, error=exc.message, draft=body)
     if wants_fragment():
         return render("chat/_message.html", "chat/_message.html", message=message,
-                      conversation=conv, status=services.status_of(message, conv))
+                      conversation=conv, receipt=services.status_of(message, conv))
     return redirect(url_for("chat.conversation", conversation_id=conv.id) + f"#msg-{message.id}")
 
 

@@ -284,13 +284,13 @@ def _same_sender(message: Message, author: User, conversation: Conversation) -> 
 
 def render_message(message: Message, conversation: Conversation, viewer=None) -> str:
     return render_template("chat/_message.html", message=message, conversation=conversation,
-                           status=status_of(message, conversation), viewer=viewer)
+                           receipt=status_of(message, conversation), viewer=viewer)
 
 
 def _deliver(conversation: Conversation, message: Message) -> None:
     """After the commit: the fragment to every live socket, a push to members with none."""
     html = render_message(message, conversation)
-    socketio.emit("message", {
+    socketio.emit("new_message", {
         "conversation_id": conversation.id, "id": message.id, "client_id": message.client_id,
         "author_id": message.author_id, "html": html,
     }, to=conversation_room(conversation.id), namespace=NAMESPACE)
