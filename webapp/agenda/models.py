@@ -28,8 +28,11 @@ def _aad(table: str, column: str) -> bytes:
 class Sealed:
     """A str attribute stored sealed in `<name>_sealed` ("" and None store nothing)."""
 
+    def __init__(self, column: str | None = None):
+        self.column = column
+
     def __set_name__(self, owner, name):
-        self.column = f"{name}_sealed"
+        self.column = self.column or f"{name}_sealed"
         self.aad = _aad(owner.__tablename__, self.column)
 
     def __get__(self, obj, objtype=None):
@@ -69,7 +72,7 @@ class Appointment(db.Model):
     updated_at: Mapped[datetime | None]
 
     title = Sealed()
-    with_text = Sealed()
+    with_text = Sealed("with_sealed")
     place = Sealed()
     notes = Sealed()
 
