@@ -113,7 +113,7 @@ def new():
             raise
         error = exc
     people = services.candidates(current_user, patient) if (patient or professional) else []
-    return render("chat/new.html", "chat/_new_form.html", status=400 if error else 200,
+    return render("chat/new.html", "chat/_new_form.html", status=error.status if error else 200,
                   patients=patients, professional=professional, patient=patient, people=people,
                   error=error, subject=request.form.get("subject", ""),
                   chosen={int(x) for x in request.form.getlist("members") if x.isdigit()})
