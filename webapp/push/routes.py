@@ -20,6 +20,11 @@ from ..htmx import render
 from . import bp, services, vapid
 
 
+def _per_user() -> str:
+    # Signed-in limits count per person, not per address (a family shares one home IP).
+    return f"user:{current_user.id}" if current_user.is_authenticated else "anonymous"
+
+
 def _json_body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -52,7 +57,7 @@ def device_list():
 
 @bp.post("/subscriptions")
 @login_required
-@limiter.limit("30 per minute")
+@limiter.limit("30 per minute", key_func=_per_user)
 def subscribe():
     policy.require(current_user, "account.manage_self", current_user)
     sub = services.subscribe(current_user, _json_body(), request.headers.get("User-Agent"))
@@ -69,7 +74,7 @@ def unsubscribe():
 
 @bp.post("/subscriptions/renew")
 @csrf.exempt
-@limiter.limit("10 per minute")
+@limiter.limit("30 per minute")
 def renew():
     data = _json_body()
     renewed = services.renew(data.get("old_endpoint"), data.get("old_auth"),
@@ -97,7 +102,7 @@ def preferences():
 
 @bp.post("/test")
 @login_required
-@limiter.limit("6 per minute")
+@limiter.limit("6 per minute", key_func=_per_user)
 def send_test():
     policy.require(current_user, "account.manage_self", current_user)
     if not services.has_subscription(current_user):
