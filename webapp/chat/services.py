@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -190,7 +190,15 @@ def start_conversation(creator: User, *, patient: User | None, member_ids, subje
     return conversation
 
 
+def _presence():
+    """Presence, shared through Redis when the app has REDIS_URL (any process: a server, a
+    CLI command or a worker that changes access must see every server's sockets)."""
+    presence.configure(current_app.config.get("REDIS_URL"))
+    return presence
+
+
 def _after_start(conversation: Conversation) -> None:
+    presence = _presence()
     room = conversation_room(conversation.id)
     for member in conversation.members:
         for sid in presence.sids(member.user_id):
@@ -289,6 +297,7 @@ def render_message(message: Message, conversation: Conversation, viewer=None) ->
 
 def _deliver(conversation: Conversation, message: Message) -> None:
     """After the commit: the fragment to every live socket, a push to members with none."""
+    presence = _presence()
     html = render_message(message, conversation)
     socketio.emit("new_message", {
         "conversation_id": conversation.id, "id": message.id, "client_id": message.client_id,
@@ -510,7 +519,7 @@ def withdraw_access(patient_id: int, grantee_id: int) -> list[int]:
             if grantee is None or not policy.can(grantee, "conversation.read", c)]
     if not lost:
         return []
-    sids = presence.sids(grantee_id)
+    sids = _presence().sids(grantee_id)
     for sid in sids:
         for conversation_id in lost:
             try:
