@@ -107,7 +107,7 @@ def _as_dict(credential) -> dict:
             credential = json.loads(credential)
         except ValueError:
             credential = None
-    if not isinstance(credential, dict):
+    if not isinstance(credential, dict) or not isinstance(credential.get("response"), dict):
         raise UserError(_("The passkey response could not be read. Please try again."))
     return credential
 
@@ -158,7 +158,7 @@ def _add_passkey(user: User, verified, credential: dict, name: str | None,
     if db.session.scalar(db.select(Passkey.id).filter_by(
             credential_id=verified.credential_id)) is not None:
         raise Conflict(_("This passkey is already registered."))
-    transports = (credential.get("response") or {}).get("transports")
+    transports = credential["response"].get("transports")
     transports = [t for t in transports if t in TRANSPORTS] if isinstance(transports, list) else []
     name = (name or "").strip() or services.device_name(user_agent)
     passkey = Passkey(
@@ -226,7 +226,7 @@ def _assert(credential, pending: Pending, only_user: User | None = None) -> Pass
     if passkey is None or (only_user is not None and passkey.user_id != only_user.id):
         raise Unauthorized(_("This passkey is not registered here. "
                              "Try another passkey, or sign in with your password."))
-    handle = (credential.get("response") or {}).get("userHandle")
+    handle = credential["response"].get("userHandle")
     if handle and handle != _b64(passkey.user.webauthn_handle):
         raise Unauthorized(_("This passkey does not match its account."))
     rp_id, origin = _rp()

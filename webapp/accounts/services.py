@@ -161,11 +161,11 @@ def sign_in_with_password(email: str, password: str) -> User:
 
 
 def confirm_with_password(user: User, password: str) -> None:
-    """Re-authentication of the signed-in user by password (same limits as sign-in)."""
-    if throttle.blocked("sign-in", user.email):
+    """Re-authentication of the signed-in user by password (its own counter, same limits)."""
+    if throttle.blocked("reauth", user.email):
         raise TooManyTries(_("Too many attempts. Please wait a minute and try again."))
     if not _verify_password(user, password):
-        throttle.record_failure("sign-in", user.email)
+        throttle.record_failure("reauth", user.email)
         raise Unauthorized(_("Wrong password."), field="password")
     fresh.mark_fresh()
 

@@ -1,0 +1,110 @@
+"""Sensitive actions need a recent passkey or password check, then come back where they were."""
+
+from __future__ import annotations
+
+import time
+
+from webapp.accounts.models import Passkey, User
+from webapp.extensions import db
+
+from tests.accounts.conftest import JSON, register_passkey
+from tests.factories import PASSWORD
+
+
+def _make_stale(client):
+    with client.session_transaction() as session:
+        session["auth_at"] = time.time() - 3600
+
+
+def test_a_stale_session_is_sent_to_confirm_then_back(app, client, make_user, login):
+    user = make_user("patient")
+    login(client, user)
+    _make_stale(client)
+
+    # A page (GET): back to that page.
+    response = client.get("/accounts/me/password/remove")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/accounts/reauth?next=/accounts/me/password/remove"
+
+    # A form posted with htmx: HX-Redirect, back to the page the form was on.
+    response = client.post("/accounts/me/password", data={"password": "a long new password"},
+                           headers={"HX-Request": "true",
+                                    "HX-Current-URL": "http://localhost/accounts/me"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/accounts/reauth?next=/accounts/me"
+    with app.app_context():
+        assert db.session.get(User, user.id).password_hash == _hash(app, user.id)
+
+    # The ceremony start (JSON): 401 with where to go.
+    response = client.post("/accounts/me/passkeys/options", json={}, headers=JSON)
+    assert response.status_code == 401
+    assert response.get_json()["redirect"].startswith("/accounts/reauth?next=")
+
+    # An off-site Referer never becomes the way back.
+    response = client.post("/accounts/me/password", data={"password": "a long new password"},
+                           headers={"Referer": "https://evil.example/phish"})
+    assert response.headers["Location"] == "/accounts/reauth?next=/accounts/me"
+
+    page = client.get("/accounts/reauth?next=/accounts/me")
+    assert page.status_code == 200 and 'id="reauth-password"' in page.get_data(as_text=True)
+
+    wrong = client.post("/accounts/reauth?next=/accounts/me", data={"password": "nope"},
+                        headers={"HX-Request": "true"})
+    assert wrong.status_code == 401
+    assert wrong.get_data(as_text=True).lstrip().startswith('<form id="reauth-password"')
+    assert "Wrong password." in wrong.get_data(as_text=True)
+
+    ok = client.post("/accounts/reauth?next=/accounts/me/password/remove",
+                     data={"password": PASSWORD})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/accounts/me/password/remove"
+    assert client.get("/accounts/me/password/remove").status_code == 200
+
+
+def _hash(app, user_id):
+    with app.app_context():
+        return db.session.get(User, user_id).password_hash
+
+
+def test_reauth_never_redirects_off_site(client, make_user, login):
+    login(client, make_user("patient"))
+    _make_stale(client)
+    response = client.post("/accounts/reauth?next=https://evil.example/",
+                           data={"password": PASSWORD})
+    assert response.headers["Location"] == "/accounts/me"
+
+
+def test_reauth_with_a_passkey(app, client, make_user, login, authenticator):
+    user = make_user("patient")
+    login(client, user)
+    register_passkey(client, authenticator)
+    _make_stale(client)
+    assert client.post("/accounts/me/passkeys/options", json={}, headers=JSON).status_code == 401
+    options = client.post("/accounts/reauth/passkey/options", json={}, headers=JSON).get_json()
+    # Only this user's passkeys are offered.
+    with app.app_context():
+        [passkey] = db.session.scalars(db.select(Passkey)).all()
+    assert len(options["publicKey"]["allowCredentials"]) == 1
+    response = client.post("/accounts/reauth/passkey?next=/accounts/me",
+                           json={"credential": authenticator.get(options)}, headers=JSON)
+    assert response.status_code == 200 and response.get_json()["redirect"] == "/accounts/me"
+    assert client.post("/accounts/me/passkeys/options", json={}, headers=JSON).status_code == 200
+
+
+def test_reauth_refuses_another_users_passkey(app, make_user, login, authenticator):
+    alice, bob = app.test_client(), app.test_client()
+    login(alice, make_user("patient"))
+    register_passkey(alice, authenticator)
+    login(bob, make_user("patient"))
+    options = bob.post("/accounts/reauth/passkey/options", json={}, headers=JSON)
+    assert options.status_code == 400  # Bob has no passkey: he confirms with his password
+    login(bob, make_user("relative"))
+    with bob.session_transaction() as session:
+        session["auth_at"] = 0
+    bob_key = type(authenticator)(origin=app.config["WEBAUTHN_ORIGIN"])
+    register_passkey_fresh = bob.post("/accounts/reauth", data={"password": PASSWORD})
+    assert register_passkey_fresh.status_code == 302
+    register_passkey(bob, bob_key)
+    options = bob.post("/accounts/reauth/passkey/options", json={}, headers=JSON).get_json()
+    stolen = authenticator.get(options)  # Alice's passkey answering Bob's challenge
+    response = bob.post("/accounts/reauth/passkey", json={"credential": stolen}, headers=JSON)
+    assert response.status_code == 401

@@ -1,0 +1,188 @@
+"""Accounts come only from invitation codes (or the demo seed): create, redeem once, expire."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from webapp.accounts import services
+from webapp.accounts.models import Invitation, Passkey, User
+from webapp.accounts.signals import invitation_redeemed
+from webapp.extensions import db
+
+from tests.accounts.conftest import JSON
+
+HX = {"HX-Request": "true"}
+
+
+def _count(app, model):
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def _admin_code(app, client, make_user, login, **data):
+    login(client, make_user("admin"))
+    response = client.post("/accounts/invitations", data={"role": "patient", **data})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    code = re.search(r'id="new-code">([A-Z0-9-]+)<', response.get_data(as_text=True)).group(1)
+    client.post("/accounts/sign-out")
+    return code
+
+
+def test_only_an_admin_creates_codes(app, client, make_user, login):
+    login(client, make_user("patient"))
+    assert client.get("/accounts/invitations").status_code == 403
+    assert client.post("/accounts/invitations", data={"role": "admin"}).status_code == 403
+    assert _count(app, Invitation) == 0
+
+
+def test_admin_creates_a_code_shown_once_and_stored_hashed(app, client, make_user, login):
+    login(client, make_user("admin"))
+    page = client.get("/accounts/invitations")
+    assert page.status_code == 200 and "No code yet." in page.get_data(as_text=True)
+    response = client.post("/accounts/invitations", data={"role": "relative"}, headers=HX)
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="invitation-form">')
+    code = re.search(r'id="new-code">([A-Z0-9-]+)<', body).group(1)
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", code)
+    assert f"/accounts/join?code={code}" in body
+    with app.app_context():
+        invitation = db.session.scalar(db.select(Invitation))
+        assert invitation.role == "relative"
+        assert invitation.code_hash == services.hash_code(code) and code not in invitation.code_hash
+        assert invitation.expires_at - services.now() > timedelta(days=6, hours=23)
+    # The list shows it, never the code again.
+    page = client.get("/accounts/invitations").get_data(as_text=True)
+    assert code not in page and "Valid until" in page
+
+
+def test_a_professional_code_needs_a_profession_and_an_11_digit_rpps(app, client, make_user,
+                                                                    login):
+    login(client, make_user("admin"))
+    for data, message in (
+        ({"role": "professional", "profession": "Nurse", "rpps": "1234"},
+         "An RPPS number has exactly 11 digits."),
+        ({"role": "professional", "profession": "Nurse", "rpps": "1234567890a"},
+         "An RPPS number has exactly 11 digits."),
+        ({"role": "professional", "profession": "", "rpps": "12345678901"},
+         "Please give the profession."),
+        ({"role": "superuser"}, "Please choose a role from the list."),
+    ):
+        for headers in (HX, {}):
+            response = client.post("/accounts/invitations", data=data, headers=headers)
+            assert response.status_code == 400
+            assert message in response.get_data(as_text=True)
+    assert _count(app, Invitation) == 0
+    taken = make_user("professional", rpps="55555555555")
+    response = client.post("/accounts/invitations", data={
+        "role": "professional", "profession": "Nurse", "rpps": taken.rpps})
+    assert response.status_code == 400 and "already uses this RPPS" in response.get_data(
+        as_text=True)
+
+
+def test_join_with_a_password_uses_the_code_once(app, client, make_user, login):
+    code = _admin_code(app, client, make_user, login, role="professional",
+                       profession="Physiotherapist", rpps="12345678901")
+    step1 = client.post("/accounts/join", data={"code": code.lower().replace("-", " ")},
+                        headers=HX)
+    assert step1.status_code == 200
+    body = step1.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="join">')
+    assert "Physiotherapist" in body and 'id="display_name"' in body
+
+    received = []
+
+    def listener(invitation, user):
+        received.append((invitation.id, user.email, invitation.redeemed_by_id == user.id))
+
+    invitation_redeemed.connect(listener)
+    try:
+        response = client.post("/accounts/join", data={
+            "code": code, "step": "password", "display_name": "Marc Kiné",
+            "email": "Marc@Example.test", "password": "a long enough password"})
+    finally:
+        invitation_redeemed.disconnect(listener)
+    assert response.status_code == 302 and response.headers["Location"] == "/home"
+    assert client.get("/home").status_code == 200
+    with app.app_context():
+        user = db.session.scalar(db.select(User).filter_by(email="marc@example.test"))
+        assert (user.role, user.profession, user.rpps) == ("professional", "Physiotherapist",
+                                                           "12345678901")
+        assert received == [(db.session.scalar(db.select(Invitation.id)), user.email, True)]
+    client.post("/accounts/sign-out")
+    again = client.post("/accounts/join", data={
+        "code": code, "step": "password", "display_name": "Someone else",
+        "email": "other@example.test", "password": "a long enough password"})
+    assert again.status_code == 410
+    assert "already been used" in again.get_data(as_text=True)
+    assert _count(app, User) == 2
+
+
+def test_bad_join_input_changes_nothing(app, client, make_user, login):
+    existing = make_user("patient")
+    code = _admin_code(app, client, make_user, login)
+    users = _count(app, User)
+    for data, status, message in (
+        ({"code": "NOPE-NOPE-NOPE"}, 404, "This invitation code is not valid"),
+        ({"code": code, "step": "password", "display_name": "", "email": "a@example.test",
+          "password": "a long enough password"}, 400, "Please enter a name"),
+        ({"code": code, "step": "password", "display_name": "A", "email": "not-an-email",
+          "password": "a long enough password"}, 400, "valid email"),
+        ({"code": code, "step": "password", "display_name": "A", "email": existing.email,
+          "password": "a long enough password"}, 400, "already uses this email"),
+        ({"code": code, "step": "password", "display_name": "A", "email": "a@example.test",
+          "password": "short"}, 400, "at least 10 characters"),
+        ({"code": code, "step": "password", "display_name": "A", "email": "a@example.test",
+          "password": ""}, 400, "Please choose a password"),
+    ):
+        for headers in (HX, {}):
+            response = client.post("/accounts/join", data=data, headers=headers)
+            assert response.status_code == status, (data, response.status_code)
+            assert message in response.get_data(as_text=True)
+    assert _count(app, User) == users
+    with app.app_context():
+        assert db.session.scalar(db.select(Invitation.redeemed_at)) is None
+
+
+def test_an_expired_code_is_refused(app, client, make_user, login):
+    code = _admin_code(app, client, make_user, login)
+    with app.app_context():
+        db.session.execute(db.update(Invitation).values(
+            expires_at=services.now() - timedelta(seconds=1)))
+        db.session.commit()
+    response = client.get(f"/accounts/join?code={code}")
+    assert response.status_code == 410 and "expired" in response.get_data(as_text=True)
+
+
+def test_join_with_a_passkey(app, client, make_user, login, authenticator):
+    code = _admin_code(app, client, make_user, login, role="relative")
+    users = _count(app, User)
+    refused = client.post("/accounts/join/passkey/options", json={
+        "code": code, "display_name": "", "email": "claire@example.test"}, headers=JSON)
+    assert refused.status_code == 400 and "Please enter a name" in refused.get_json()["error"]
+    options = client.post("/accounts/join/passkey/options", json={
+        "code": code, "display_name": "Claire", "email": "claire@example.test"}, headers=JSON)
+    assert options.status_code == 200
+    assert options.get_json()["publicKey"]["user"]["name"] == "claire@example.test"
+    assert _count(app, User) == users  # nobody is created before the passkey is verified
+    response = client.post("/accounts/join/passkey",
+                           json={"credential": authenticator.create(options.get_json())},
+                           headers=JSON)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert client.get("/home").status_code == 200
+    with app.app_context():
+        user = db.session.scalar(db.select(User).filter_by(email="claire@example.test"))
+        assert user.role == "relative" and user.password_hash is None
+        [passkey] = user.passkeys
+        assert user.webauthn_handle == authenticator.credentials[0].user_handle
+    # She can sign in with it, no email typed.
+    client.post("/accounts/sign-out")
+    options = client.post("/accounts/passkey/options", json={}, headers=JSON).get_json()
+    assert client.post("/accounts/passkey/verify", json={"credential": authenticator.get(options)},
+                       headers=JSON).status_code == 200
+    assert _count(app, Passkey) == 1
+
+
+def test_signed_in_people_do_not_join(client, make_user, login):
+    login(client, make_user("patient"))
+    assert client.get("/accounts/join").status_code == 302

@@ -1,0 +1,102 @@
+"""The "Me" page settings: fragment and full page, validation, and what changes the whole page."""
+
+from __future__ import annotations
+
+from webapp.accounts.models import User
+from webapp.extensions import db
+
+HX = {"HX-Request": "true"}
+
+
+def _settings(**overrides):
+    data = {"display_name": "Jeanne M.", "language": "en", "timezone": "Europe/Paris",
+            "theme": "auto"}
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _user(app, user_id):
+    with app.app_context():
+        u = db.session.get(User, user_id)
+        return {"display_name": u.display_name, "language": u.language, "timezone": u.timezone,
+                "theme": u.theme, "large_text": u.large_text}
+
+
+def test_me_page_shows_every_section(client, make_user, login):
+    login(client, make_user("patient", display_name="Jeanne", language="en"))
+    page = client.get("/accounts/me").get_data(as_text=True)
+    for marker in ('id="settings"', 'id="passkeys"', 'id="password-settings"',
+                   'id="sign-out"', 'id="sign-out-everywhere"', 'data-passkey="register"'):
+        assert marker in page, marker
+    assert "Invitation codes" not in page
+
+
+def test_name_change_returns_the_fragment_under_htmx(app, client, make_user, login):
+    user = make_user("patient", language="en")
+    login(client, user)
+    response = client.post("/accounts/me/settings", data=_settings(display_name=" New name "),
+                           headers=HX)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<form id="settings"')
+    assert "Your settings are saved." in body and 'value="New name"' in body
+    assert _user(app, user.id)["display_name"] == "New name"
+
+
+def test_without_javascript_the_form_redirects_to_the_page(app, client, make_user, login):
+    user = make_user("patient", language="en")
+    login(client, user)
+    response = client.post("/accounts/me/settings",
+                           data=_settings(timezone="America/Guadeloupe", large_text="on"))
+    assert response.status_code == 302 and response.headers["Location"] == "/accounts/me"
+    page = client.get("/accounts/me").get_data(as_text=True)
+    assert 'class="large-text"' in page and "Your settings are saved." in page
+    assert _user(app, user.id)["timezone"] == "America/Guadeloupe"
+
+
+def test_theme_language_and_large_text_reload_the_whole_page(app, client, make_user, login):
+    user = make_user("patient", language="en")
+    login(client, user)
+    response = client.post("/accounts/me/settings",
+                           data=_settings(theme="dark", language="fr", large_text="on"),
+                           headers=HX)
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/accounts/me"
+    page = client.get("/accounts/me").get_data(as_text=True)
+    assert 'data-theme="dark"' in page and 'lang="fr"' in page and 'class="large-text"' in page
+    assert _user(app, user.id) == {"display_name": "Jeanne M.", "language": "fr",
+                                   "timezone": "Europe/Paris", "theme": "dark",
+                                   "large_text": True}
+
+
+def test_bad_settings_are_refused_with_a_message_and_change_nothing(app, client, make_user,
+                                                                   login):
+    user = make_user("patient", language="en")
+    login(client, user)
+    before = _user(app, user.id)
+    cases = [
+        (_settings(timezone="Mars/Olympus_Mons"), "Please choose a time zone from the list."),
+        (_settings(timezone="../../etc/passwd"), "Please choose a time zone from the list."),
+        (_settings(display_name=""), "Please enter a name"),
+        (_settings(display_name="x" * 121), "Please enter a name"),
+        (_settings(language="de"), "Please choose a language from the list."),
+        (_settings(theme="neon"), "Please choose a theme from the list."),
+        (_settings(timezone=None), "Please choose a time zone from the list."),
+    ]
+    for data, message in cases:
+        for headers in (HX, {}):
+            response = client.post("/accounts/me/settings", data=data, headers=headers)
+            assert response.status_code == 400, (data, response.status_code)
+            assert message in response.get_data(as_text=True), data
+    assert _user(app, user.id) == before
+
+
+def test_the_me_tab_needs_sign_in(client):
+    response = client.get("/accounts/me")
+    assert response.status_code == 302 and "/accounts/sign-in" in response.headers["Location"]
+
+
+def test_french_translation_of_the_sign_in_page(client):
+    page = client.get("/accounts/sign-in", headers={"Accept-Language": "fr"}).get_data(
+        as_text=True)
+    assert "Se connecter avec une clé d’accès" in page
+    assert "Mot de passe" in page
