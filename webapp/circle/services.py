@@ -24,8 +24,17 @@ from ..accounts.models import Role, User
 from ..errors import Conflict, Forbidden, Gone, NotFound, UserError
 from ..extensions import db
 from .models import (
-    EMERGENCY_HOURS, INVITATION_DAYS, SCOPES, AccessRequest, Block, CircleSettings,
-    EmergencyAccess, Grant, Invitation, Notice, format_scopes,
+    EMERGENCY_HOURS,
+    INVITATION_DAYS,
+    SCOPES,
+    AccessRequest,
+    Block,
+    CircleSettings,
+    EmergencyAccess,
+    Grant,
+    Invitation,
+    Notice,
+    format_scopes,
 )
 from .signals import access_changed
 

@@ -19,7 +19,7 @@ e.g. chat.py) with two dicts, ROUTES and EVENTS:
             expect.scope("messages", denied=NOT_FOUND)),
         "chat.post_message": Route(
             "POST", lambda s: f"/chat/{s.once('conversation', make_conversation).id}/messages",
-            expect.scope("messages", write=True), data=lambda s: {"body": "hi", "client_id": s.uid()}),
+            expect.scope("messages"), data=lambda s: {"body": "hi", "client_id": s.uid()}),
         "push.action": Route("POST", "/push/action", expect.public(ok=400), json={}),
         "core.sw": Skip("served to everyone, no data"),          # only with a real reason
     }

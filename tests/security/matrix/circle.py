@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from tests.security.matrix import (
-    ALLOW, NOT_FOUND, OTHER_PATIENT, OWNER, PRO_BLOCKED, PRO_GRANTED, PRO_NO_GRANT,
-    RELATIVE_ALL, RELATIVE_ONLY, RELATIVE_WITHOUT, Route, expect,
+    ALLOW,
+    NOT_FOUND,
+    OTHER_PATIENT,
+    OWNER,
+    PRO_BLOCKED,
+    PRO_GRANTED,
+    PRO_NO_GRANT,
+    RELATIVE_ALL,
+    RELATIVE_ONLY,
+    RELATIVE_WITHOUT,
+    Route,
+    expect,
 )
 
 PATIENTS = {OWNER, OTHER_PATIENT}

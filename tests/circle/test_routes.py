@@ -1,0 +1,255 @@
+"""The circle's screens over HTTP: joining, bad input, the Activity page, banners, fresh auth."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from tests.circle.conftest import count, get
+from webapp import audit
+from webapp.accounts.models import User
+from webapp.circle import services
+from webapp.circle.models import Grant, Invitation
+from webapp.extensions import db
+
+HX = {"HX-Request": "true"}
+
+
+def _code(html: str) -> str:
+    return re.search(r'id="invitation-code">([^<]+)<', html).group(1)
+
+
+def test_patient_invites_and_anonymous_relative_joins_with_a_new_account(
+        app, client, people, login):
+    login(client, people.jeanne)
+    page = client.post("/circle/invitations",
+                       data={"label": "Claire", "scopes": ["messages", "agenda"]})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    code = _code(html)
+    assert 'src="data:image/svg+xml;base64,' in html  # the QR code, drawn on the server
+    assert f"/circle/join?code={code.replace('-', '')}" in html
+    visitor = app.test_client()
+    landing = visitor.get(f"/circle/join?code={code}")
+    assert "Jeanne Martin invites you" in landing.get_data(as_text=True)
+    joined = visitor.post("/circle/join", data={
+        "code": code, "display_name": "Claire Dupont", "email": "claire.d@example.test",
+        "password": "a long enough password"})
+    assert joined.status_code == 302
+    home = visitor.get("/home").get_data(as_text=True)
+    assert "Acting for Jeanne Martin" in home  # the banner, on every page
+    with app.app_context():
+        new = db.session.scalar(db.select(User).filter_by(email="claire.d@example.test"))
+        assert new.role == "relative"
+        grant = services.active_grant(people.jeanne.id, new.id)
+        assert grant.scope_set == {"messages", "agenda"}
+    # The code is spent.
+    again = app.test_client().post("/circle/join", data={
+        "code": code, "display_name": "Mallory", "email": "m@example.test",
+        "password": "a long enough password"})
+    assert again.status_code == 410
+    assert "already been used" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(User).filter_by(email="m@example.test")) is None
+
+
+def test_bad_codes_say_so_and_create_nothing(app, client, people, login):
+    with app.app_context():
+        _row, expired = services.create_invitation(get(people.jeanne), "Late", "messages", None)
+        db.session.get(Invitation, _row.id).expires_at = services.now() - timedelta(hours=1)
+        db.session.commit()
+        users_before = count(User)
+    for code, status, words in ((expired, 410, "expired"), ("ZZZZZ-ZZZZZ", 400, "not valid"),
+                                ("<script>", 400, "not valid")):
+        response = client.post("/circle/join", data={
+            "code": code, "display_name": "Eve", "email": "eve@example.test",
+            "password": "a long enough password"})
+        assert response.status_code == status
+        assert words in response.get_data(as_text=True)
+        fragment = client.post("/circle/join", headers=HX, data={"code": code})
+        assert fragment.status_code == status
+        assert "<html" not in fragment.get_data(as_text=True)
+        assert 'id="circle-join"' in fragment.get_data(as_text=True)
+    with app.app_context():
+        assert count(User) == users_before and count(Grant) == 0
+    # A signed-in relative with a bad code: same message, nothing changed.
+    login(client, people.claire)
+    response = client.post("/circle/join", data={"code": "ABCDE-FGHJK"})
+    assert response.status_code == 400 and "not valid" in response.get_data(as_text=True)
+    # A bad new account (short password) keeps the code unspent.
+    with app.app_context():
+        _row, code = services.create_invitation(get(people.jeanne), "Bob", "messages", None)
+        bob_invitation = _row.id
+    bad = app.test_client().post("/circle/join", data={
+        "code": code, "display_name": "Bob", "email": "bob@example.test", "password": "short"})
+    assert bad.status_code == 400
+    with app.app_context():
+        assert db.session.get(Invitation, bob_invitation).used_at is None
+        assert count(User) == users_before
+
+
+def test_granting_to_oneself_unknown_scope_and_bad_date_change_nothing(
+        app, client, granted, login):
+    login(client, granted.jeanne)
+    response = client.post("/circle/grants", data={"professional_id": granted.jeanne.id,
+                                                   "scopes": ["messages"]})
+    assert response.status_code == 400
+    assert "own space" in response.get_data(as_text=True)
+    response = client.post(f"/circle/grants/{granted.claire_grant}",
+                           data={"scopes": ["messages", "xray"]})
+    assert response.status_code == 400
+    assert "Unknown kind of access: xray" in response.get_data(as_text=True)
+    response = client.post(f"/circle/grants/{granted.claire_grant}",
+                           data={"scopes": ["messages"], "ends_on": "not a date"})
+    assert response.status_code == 400
+    response = client.post("/circle/invitations", data={"label": "", "scopes": ["messages"]})
+    assert response.status_code == 400 and "who the invitation is for" in \
+        response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Grant, granted.claire_grant).scopes == "messages,agenda"
+        assert count(Grant) == 2 and count(Invitation) == 0
+
+
+def test_narrow_then_revoke_through_the_page(app, client, granted, login):
+    login(client, granted.jeanne)
+    page = client.get("/circle/").get_data(as_text=True)
+    assert "Claire Martin" in page and "Nadia Benali" in page
+    response = client.post(f"/circle/grants/{granted.claire_grant}",
+                           data={"scopes": ["messages"], "ends_on": ""})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Grant, granted.claire_grant).scope_set == {"messages"}
+    response = client.post(f"/circle/grants/{granted.nadia_grant}/revoke")
+    assert response.status_code == 302
+    assert f'id="grant-{granted.nadia_grant}"' not in client.get("/circle/").get_data(as_text=True)
+
+
+def test_professional_searching_a_patient_who_blocked_them(app, client, granted, login):
+    with app.app_context():
+        services.block(get(granted.jeanne), granted.nadia.id)
+    login(client, granted.nadia)
+    response = client.get(f"/circle/patients/find?email={granted.jeanne.email}")
+    assert response.status_code == 404
+    assert "No patient you can contact" in response.get_data(as_text=True)
+    assert client.post(f"/circle/patients/{granted.jeanne.id}/request",
+                       data={"scopes": ["messages"]}).status_code == 404
+    assert client.post(f"/circle/patients/{granted.jeanne.id}/emergency",
+                       data={"reason": "Unconscious, allergies?"}).status_code == 404
+    assert client.get(f"/circle/patients/{granted.jeanne.id}/summary").status_code == 403
+    with app.app_context():
+        assert count(audit.AccessEvent) == 1  # only Jeanne's own "block"
+
+
+def test_each_summary_read_by_someone_else_is_one_history_row(app, client, granted, login):
+    login(client, granted.jeanne)
+    assert client.get(f"/circle/patients/{granted.jeanne.id}/summary").status_code == 200
+    with app.app_context():
+        assert count(audit.AccessEvent) == 0  # the patient's own reads are not history
+    nadia = login(app.test_client(), granted.nadia)
+    for _ in range(3):
+        assert nadia.get(f"/circle/patients/{granted.jeanne.id}/summary").status_code == 200
+    with app.app_context():
+        rows = db.session.scalars(db.select(audit.AccessEvent)).all()
+        assert len(rows) == 3
+        assert {(r.actor_id, r.kind, r.action, r.device, r.emergency) for r in rows} == \
+            {(granted.nadia.id, "summary", "read", "desktop", False)}
+
+
+def test_emergency_access_through_the_screens(app, client, people, login):
+    paul = login(app.test_client(), people.paul)
+    found = paul.get(f"/circle/patients/find?email={people.jeanne.email}")
+    assert found.status_code == 200 and "Emergency access to the summary" in \
+        found.get_data(as_text=True)
+    short = paul.post(f"/circle/patients/{people.jeanne.id}/emergency", data={"reason": "x"})
+    assert short.status_code == 400
+    opened = paul.post(f"/circle/patients/{people.jeanne.id}/emergency",
+                       data={"reason": "Fall at home, unconscious"})
+    assert opened.status_code == 302 and opened.headers["Location"].endswith("/summary")
+    summary = paul.get(opened.headers["Location"]).get_data(as_text=True)
+    assert "Emergency access, until" in summary
+    login(client, people.jeanne)
+    home = client.get("/home").get_data(as_text=True)
+    assert "Paul Lefevre opened your summary with emergency access" in home  # notice banner
+    activity = client.get("/circle/activity").get_data(as_text=True)
+    assert activity.count("activity--emergency") == 2  # opening and reading, highlighted
+
+
+def test_activity_filters_and_keyset_paging(app, client, granted, login):
+    with app.app_context():
+        jeanne, claire, nadia = get(granted.jeanne), get(granted.claire), get(granted.nadia)
+        start = services.now() - timedelta(days=60)
+        for i in range(45):
+            who = claire if i % 3 else nadia
+            row = audit.record(who, jeanne, "read", "message" if i % 2 else "appointment", i)
+            row.at = start + timedelta(hours=i)  # distinct, ordered times
+        old = audit.record(claire, jeanne, "read", "document", 99)
+        old.at = services.now() - timedelta(days=400)
+        audit.record(jeanne, jeanne, "grant", "grant", 1)
+        db.session.commit()
+    login(client, granted.jeanne)
+    first = client.get("/circle/activity")
+    html = first.get_data(as_text=True)
+    assert html.count('data-kind=') == 20
+    more = re.search(r'hx-get="([^"]*before=[^"]+)"', html).group(1).replace("&amp;", "&")
+    page2 = client.get(more, headers=HX)
+    body = page2.get_data(as_text=True)
+    assert "<html" not in body and body.count('data-kind=') == 20
+    seen1 = set(re.findall(r'datetime="([^"]+)"', html))
+    seen2 = set(re.findall(r'datetime="([^"]+)"', body))
+    assert not seen1 & seen2  # keyset: no row twice
+    # Same URL without HTMX: the full page.
+    assert "<html" in client.get(more).get_data(as_text=True)
+    # Filters: person, kind, period.
+    only_nadia = client.get(f"/circle/activity?person={granted.nadia.id}", headers=HX)
+    text = only_nadia.get_data(as_text=True)
+    assert 'id="activity"' in text and "Claire Martin" not in text and "Nadia Benali" in text
+    docs = client.get("/circle/activity?kind=documents", headers=HX).get_data(as_text=True)
+    assert docs.count('data-kind=') == 1
+    recent = client.get("/circle/activity?kind=documents&period=365d",
+                        headers=HX).get_data(as_text=True)
+    assert recent.count('data-kind=') == 0
+    mine = client.get("/circle/activity?tab=mine").get_data(as_text=True)
+    assert mine.count('data-kind=') == 1 and "gave access" in mine
+    # Junk in the query never fails.
+    for junk in ("before=zzz", "before=2020-01-01T00:00:00_x", "person=abc", "kind=<b>",
+                 "period=99y"):
+        assert client.get(f"/circle/activity?{junk}").status_code == 200
+
+
+def test_directory_page_and_fragment(app, client, people, login):
+    login(client, people.jeanne)
+    page = client.get("/circle/directory?q=nurse")
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+    fragment = client.get("/circle/directory?q=nurse", headers=HX).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<section id="directory-results"')
+    assert "Nadia Benali" in fragment and "Paul Lefevre" not in fragment
+
+
+def test_managing_access_needs_a_fresh_sign_in(app, client, granted, login):
+    login(client, granted.jeanne)
+    with client.session_transaction() as session:
+        session["auth_at"] = 0
+    response = client.post(f"/circle/grants/{granted.claire_grant}/revoke")
+    assert response.status_code == 302 and "/accounts/reauth" in response.headers["Location"]
+    with app.app_context():
+        assert db.session.get(Grant, granted.claire_grant).revoked_at is None
+
+
+def test_relative_act_for_switch_and_limits(app, client, granted, login, make_user):
+    with app.app_context():
+        albert = make_user("patient", display_name="Albert Martin")
+        services.grant(get(albert), get(granted.claire), "agenda", None)
+        db.session.commit()
+    login(client, granted.claire)
+    page = client.get("/circle/").get_data(as_text=True)
+    assert "Act for Jeanne Martin" in page and "Act for Albert Martin" in page
+    assert "Acting for" not in client.get("/home").get_data(as_text=True)
+    assert client.post("/circle/act-for", data={"patient_id": albert.id}).status_code == 302
+    assert "Acting for Albert Martin" in client.get("/home").get_data(as_text=True)
+    assert client.post("/circle/act-for",
+                       data={"patient_id": granted.olga.id}).status_code == 403
+    assert client.post("/circle/act-for", data={"patient_id": "x"}).status_code == 400
+    # A relative never manages, reads the history, or sees what her scopes do not open.
+    assert client.get("/circle/activity").status_code == 403
+    assert client.post(f"/circle/grants/{granted.claire_grant}/revoke").status_code == 403
+    assert client.get(f"/circle/patients/{granted.jeanne.id}/summary").status_code == 403
