@@ -35,6 +35,24 @@ self.addEventListener("activate", function (event) {
   );
 });
 
+// sw-register.js posts the versioned scripts and stylesheets of the page that registered us, so
+// the whole shell is cached from the first visit on (the HTTP cache usually has them already).
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type !== "cache-shell" || !Array.isArray(data.urls)) return;
+  var urls = data.urls.filter(function (href) {
+    var url = new URL(href, self.location.origin);
+    return url.origin === self.location.origin && isVersionedStatic(url);
+  });
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return Promise.all(urls.map(function (href) {
+      return cache.match(href).then(function (hit) {
+        return hit || cache.add(new Request(href, { credentials: "omit" }));
+      });
+    }));
+  }).catch(function () { /* best effort: cached on first use otherwise */ }));
+});
+
 function isVersionedStatic(url) {
   return url.pathname.indexOf("/static/") === 0 && url.searchParams.has("v");
 }

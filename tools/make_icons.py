@@ -51,7 +51,8 @@ def draw(size: int, maskable: bool) -> bytes:
             covered = bg + cross
             alpha = round(255 * covered / (n * n))
             if covered:
-                rgb = tuple(round((b * bg + w * cross) / covered) for b, w in zip(BLUE, WHITE))
+                pairs = zip(BLUE, WHITE, strict=True)
+                rgb = tuple(round((b * bg + w * cross) / covered) for b, w in pairs)
             else:
                 rgb = (0, 0, 0)
             row += bytes((*rgb, alpha))

@@ -18,7 +18,8 @@ def test_sign_in_page_follows_the_browser_language(client):
         as_text=True)
     assert _lang(html) == "fr"
     assert "Aller au contenu" in html
-    html = client.get("/accounts/sign-in", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    html = client.get("/accounts/sign-in", headers={"Accept-Language": "en-GB"}).get_data(
+        as_text=True)
     assert _lang(html) == "en"
     assert "Skip to content" in html
 

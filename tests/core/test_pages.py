@@ -11,6 +11,7 @@ import pytest
 from webapp.cli import DEMO_ACCOUNTS
 
 ROLES = [None, "patient", "relative", "professional", "admin"]
+FRAGMENT = {"HX-Request": "true"}
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true", "HX-Current-URL": "http://localhost/home"}
 
 
@@ -59,13 +60,14 @@ def test_every_page_loads_fully_and_boosted(app, client, role):
     signed_in_as(app, client, role)
     problems, checked = [], 0
     for path in page_routes(app):
-        for kind, headers in (("full", {}), ("boosted", BOOSTED), ("fragment", {"HX-Request": "true"})):
+        for kind, headers in (("full", {}), ("boosted", BOOSTED), ("fragment", FRAGMENT)):
             response, error = _get(client, path, headers)
             label = f"{path} ({kind})"
             if error or response.status_code >= 500:
                 problems.append(f"{label}: {error or response.status_code}")
                 continue
-            if kind != "fragment" and response.status_code == 200 and response.mimetype == "text/html":
+            is_page = response.status_code == 200 and response.mimetype == "text/html"
+            if kind != "fragment" and is_page:
                 if not is_full_document(response.get_data(as_text=True)):
                     problems.append(f"{label}: not a full page")
                 checked += 1

@@ -83,7 +83,8 @@ def test_service_worker_never_caches_pages_or_api_responses(client):
     source = client.get("/sw.js").get_data(as_text=True)
     # Exactly one place writes to the cache, and only for versioned static files.
     assert source.count("cache.put(") == 1
-    cache_first = source[source.index("function cacheFirst"):source.index("function networkOrOffline")]
+    start, end = source.index("function cacheFirst"), source.index("function networkOrOffline")
+    cache_first = source[start:end]
     assert "cache.put(" in cache_first
     assert 'url.pathname.indexOf("/static/") === 0 && url.searchParams.has("v")' in source
 
@@ -160,3 +161,76 @@ def test_committed_icons_exist_for_every_size():
     for name in ("icon-192.png", "icon-512.png", "icon-maskable-192.png", "icon-maskable-512.png"):
         size = int(re.search(r"(\d+)\.png", name).group(1))
         assert _png_size((STATIC / "icons" / name).read_bytes()) == (size, size)
+
+
+# ---- Script bundles: one request for the scripts every page needs ------------------------
+
+def _bundle_url(app, *files):
+    from webapp.assets import scripts
+
+    with app.test_request_context():
+        return scripts(*files)
+
+
+def test_bundle_serves_the_files_in_order(app, client):
+    url = _bundle_url(app, "vendor/htmx.min.js", "js/app.js")
+    response = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    body = response.data
+    htmx = (STATIC / "vendor" / "htmx.min.js").read_bytes()
+    app_js = (STATIC / "js" / "app.js").read_bytes()
+    assert htmx in body and app_js in body
+    assert body.index(htmx) < body.index(app_js)
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "cookie" not in response.headers["Vary"].lower()
+
+
+@pytest.mark.parametrize("encoding,decode", [("br", brotli.decompress), ("gzip", gzip.decompress)])
+def test_bundle_is_compressed_and_revalidates(app, client, encoding, decode):
+    url = _bundle_url(app, "vendor/htmx.min.js", "js/app.js")
+    plain = client.get(url, headers={"Accept-Encoding": "identity"}).data
+    packed = client.get(url, headers={"Accept-Encoding": encoding})
+    assert packed.headers["Content-Encoding"] == encoding
+    assert decode(packed.data) == plain
+    assert len(packed.data) < len(plain) / 2
+    again = client.get(url, headers={"Accept-Encoding": encoding,
+                                     "If-None-Match": packed.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_bundle_url_changes_with_a_file(app):
+    before = _bundle_url(app, "js/app.js")
+    path = STATIC / "js" / "app.js"
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n// changed\n")
+        after = _bundle_url(app, "js/app.js")
+    finally:
+        path.write_bytes(original)
+    assert before != after
+
+
+def test_stale_bundle_version_is_not_cached_for_a_year(client):
+    response = client.get("/static/bundle.js?f=js/app.js&v=000000000000")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize("spec", [
+    "", "../webapp/config.py", "js/../../webapp/config.py", "css/app.css", "js/missing.js",
+    "js/app.js,js/app.js", "/etc/passwd", "js/app.js%00.js", ",".join(["js/app.js"] * 41),
+])
+def test_bundle_refuses_anything_but_existing_scripts(client, spec):
+    response = client.get("/static/bundle.js", query_string={"f": spec})
+    assert response.status_code == 404
+
+
+def test_pages_load_their_scripts_as_bundles(client, make_user, login):
+    html = client.get("/accounts/sign-in").get_data(as_text=True)
+    assert html.count('<script defer src="/static/bundle.js?') == 1
+    assert not re.search(r'<script[^>]+src="/static/js/', html)
+    login(client, make_user("patient"))
+    html = client.get("/home").get_data(as_text=True)
+    for src in re.findall(r'<script defer src="([^"]+)"', html):
+        assert client.get(src.replace("&amp;", "&")).status_code == 200

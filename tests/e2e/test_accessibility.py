@@ -53,7 +53,8 @@ def audit(browser, live_server, app, role, scheme) -> tuple[dict, list[str]]:
             assert response is not None, path
             kind = (response.headers.get("content-type") or "").split(";")[0]
             if kind != "text/html":
-                warnings.warn(f"{path} answers {kind or 'nothing'}: not a page, skipped", stacklevel=1)
+                warnings.warn(f"{path} answers {kind or 'nothing'}: not a page, skipped",
+                              stacklevel=1)
                 continue
             final = page.url.removeprefix(live_server.url)
             if final.split("?")[0] in seen:
@@ -68,8 +69,10 @@ def audit(browser, live_server, app, role, scheme) -> tuple[dict, list[str]]:
     return found, visited
 
 
-@pytest.mark.parametrize("scheme,role", [("light", r) for r in ROLES] + [("dark", r) for r in DARK_ROLES],
-                         ids=lambda v: v or "signed-out")
+CASES = [("light", r) for r in ROLES] + [("dark", r) for r in DARK_ROLES]
+
+
+@pytest.mark.parametrize("scheme,role", CASES, ids=lambda v: v or "signed-out")
 def test_no_axe_violation_on_any_page(browser, live_server, app, role, scheme):
     found, visited = audit(browser, live_server, app, role, scheme)
     assert visited, "no page was checked"

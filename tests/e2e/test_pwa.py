@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, sign_in_with_password
+from tests.e2e.conftest import PHONE, sign_in_with_password
 from tests.live import LiveServer
 
 PATIENT = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")

@@ -39,7 +39,8 @@ MESSAGES = {
 @bp.app_errorhandler(CSRFError)
 def csrf_error(exc: CSRFError):
     db.session.rollback()
-    return error_response(400, _("Your session form expired. Please reload the page and try again."))
+    message = _("Your session form expired. Please reload the page and try again.")
+    return error_response(400, message)
 
 
 @bp.app_errorhandler(HTTPException)

@@ -19,13 +19,12 @@ from ..assets import asset, version_of
 THEME_COLOR = "#0b5fa5"
 BACKGROUND_COLOR = "#ffffff"
 
-# The files every page loads (base.html); precached when the worker installs. Other versioned
-# static files are cached the first time a page asks for them.
+# What the offline page and the tab bar need, precached when the worker installs. The script
+# bundles a page loads are added by sw-register.js once the worker is ready (it posts the page's
+# versioned script and stylesheet URLs), and any other versioned static file is cached the
+# first time a page asks for it.
 SHELL_ASSETS = (
     "css/app.css",
-    "js/app.js",
-    "js/sw-register.js",
-    "vendor/htmx.min.js",
     "icons/icon.svg",
     "icons/tabs.svg",
 )

@@ -9,6 +9,7 @@ ROUTES = {
     "core.manifest": Route("GET", "/manifest.webmanifest", expect.public()),
     "core.service_worker": Route("GET", "/sw.js", expect.public()),
     "core.offline": Route("GET", "/offline", expect.public()),
+    "core.script_bundle": Route("GET", "/static/bundle.js?f=js/app.js", expect.public()),
     # Anyone may pick the interface language; a signed-in user changes only their own.
     "core.choose_language": Route("POST", "/language", expect.public(),
                                   data={"language": "fr", "next": "/home"}),
