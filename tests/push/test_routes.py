@@ -1,0 +1,214 @@
+"""The notification settings over HTTP: pages, fragments, JSON, and the service worker's calls."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.push import services, vapid
+from webapp.push.models import PushSubscription
+
+UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
+
+
+@pytest.fixture
+def patient(make_user):
+    return make_user("patient", language="en")
+
+
+@pytest.fixture
+def signed_in(client, login, patient):
+    # The phone's browser, from sign-in on (a changed User-Agent ends the session).
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    return login(client, patient)
+
+
+def _count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(PushSubscription))
+
+
+def _subscribe(client, endpoint, key=None):
+    sub = endpoint.subscription(application_server_key=key)
+    response = client.post("/push/subscriptions", json=sub.info())
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return sub, response.get_json()
+
+
+def test_settings_page_shows_the_key_the_devices_and_the_setting(app, signed_in, push_endpoint):
+    _subscribe(signed_in, push_endpoint)
+    page = signed_in.get("/push/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    with app.app_context():
+        key = vapid.application_server_key()
+    assert f'data-application-server-key="{key}"' in html
+    assert len(vapid.b64url_decode(key)) == 65
+    assert "Chrome on Android" in html
+    assert 'name="show_details"' in html and "checked" not in html
+    assert "<html" in html and 'id="push-devices"' in html
+
+
+def test_device_list_is_a_fragment_for_htmx_and_a_page_otherwise(signed_in, push_endpoint):
+    sub, _ = _subscribe(signed_in, push_endpoint)
+    fragment = signed_in.get("/push/devices", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert html.lstrip().startswith('<section id="push-devices"')
+    assert services.endpoint_fingerprint(sub.endpoint) in html
+    assert sub.endpoint not in html  # the capability URL is never printed
+    assert "<html" in signed_in.get("/push/devices").get_data(as_text=True)
+
+
+def test_anonymous_people_are_sent_to_sign_in(client, push_endpoint):
+    assert "/accounts/sign-in" in client.get("/push/").headers["Location"]
+    response = client.post("/push/subscriptions", json=push_endpoint.subscription().info())
+    assert response.status_code in (302, 401)
+
+
+def test_subscribe_route_refuses_bad_input_with_a_message_and_stores_nothing(app, signed_in,
+                                                                            push_endpoint):
+    bad = push_endpoint.subscription().info()
+    bad["keys"]["auth"] = "short"
+    response = signed_in.post("/push/subscriptions", json=bad)
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": "This browser sent invalid notification keys. Nothing was saved."}
+    for body in ("not json", "[]", '{"endpoint": "javascript:alert(1)"}'):
+        response = signed_in.post("/push/subscriptions", data=body,
+                                  content_type="application/json")
+        assert response.status_code == 400
+        assert response.get_json()["error"]
+    assert _count(app) == 0
+
+
+def test_subscribe_route_answers_in_french(app, client, login, make_user, push_endpoint):
+    login(client, make_user("patient", language="fr"))
+    bad = push_endpoint.subscription().info()
+    bad["endpoint"] = "https://intranet.example/push"
+    response = client.post("/push/subscriptions", json=bad)
+    assert response.get_json()["error"] == ("Le service de notification de ce navigateur n’est "
+                                            "pas pris en charge. Rien n’a été enregistré.")
+
+
+def test_unsubscribe_forgets_only_my_device(app, client, login, signed_in, make_user,
+                                            push_endpoint):
+    mine, _ = _subscribe(signed_in, push_endpoint)
+    other_client = app.test_client()
+    login(other_client, make_user("relative"))
+    theirs, _ = _subscribe(other_client, push_endpoint)
+    response = signed_in.post("/push/subscriptions/unsubscribe", json={"endpoint": theirs.endpoint})
+    assert response.get_json() == {"removed": False}
+    response = signed_in.post("/push/subscriptions/unsubscribe", json={"endpoint": mine.endpoint})
+    assert response.get_json() == {"removed": True}
+    assert _count(app) == 1
+
+
+def test_removing_someone_elses_device_is_forbidden(app, client, login, signed_in, make_user,
+                                                   push_endpoint):
+    other_client = app.test_client()
+    login(other_client, make_user("relative", language="en"))
+    _, theirs = _subscribe(other_client, push_endpoint)
+    response = signed_in.post(f"/push/devices/{theirs['id']}/remove",
+                              headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert signed_in.post("/push/devices/999999/remove").status_code == 404
+    assert _count(app) == 1
+    response = other_client.post(f"/push/devices/{theirs['id']}/remove",
+                                 headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "The device was removed." in response.get_data(as_text=True)
+    assert _count(app) == 0
+
+
+def test_show_details_setting(app, signed_in, patient):
+    response = signed_in.post("/push/preferences", data={"show_details": "on"},
+                              headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<section id="push-preferences"')
+    assert "checked" in html and "Saved." in html
+    with app.app_context():
+        assert services.shows_details(patient)
+    signed_in.post("/push/preferences", data={})
+    with app.app_context():
+        assert not services.shows_details(patient)
+
+
+def test_test_notification_round_trip(app, signed_in, patient, push_endpoint):
+    with app.app_context():
+        key = vapid.application_server_key()
+    sub, device = _subscribe(signed_in, push_endpoint, key)
+    response = signed_in.post("/push/test", headers={"HX-Request": "true"})
+    assert "Test notification sent to 1 device." in response.get_data(as_text=True)
+    [delivery] = push_endpoint.received
+    payload = delivery.payload
+    token = payload["data"].pop("token")
+    assert payload == {
+        "title": "Test notification", "body": "Notifications work on this device.",
+        "url": "/push/", "tag": "push-test", "kind": "test",
+        "actions": [{"action": "confirm", "title": "It works"}],
+        "data": {"action_url": "/push/test/confirm"},
+    }
+    assert (delivery.ttl, delivery.urgency, delivery.topic) == (300, "high", "push-test")
+    assert push_endpoint.errors == []
+
+    # The service worker's "It works" tap: no session, no CSRF token, only the signed token.
+    anonymous = app.test_client()
+    assert anonymous.post("/push/test/confirm",
+                          json={"action": "confirm", "token": token + "x"}).status_code == 400
+    assert anonymous.post("/push/test/confirm",
+                          json={"action": "taken", "token": token}).status_code == 400
+    response = anonymous.post("/push/test/confirm", json={"action": "confirm", "token": token})
+    assert response.get_json() == {"confirmed": True}
+    page = signed_in.get("/push/devices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "test confirmed" in page
+    with app.app_context():
+        assert db.session.get(PushSubscription, device["id"]).test_confirmed_at is not None
+
+
+def test_test_button_without_a_device_says_so(signed_in, push_endpoint):
+    html = signed_in.post("/push/test", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "No device receives your notifications yet. Turn them on first." in html
+    assert push_endpoint.requests == []
+
+
+def test_test_button_is_rate_limited_per_person(signed_in):
+    codes = [signed_in.post("/push/test").status_code for _ in range(7)]
+    assert codes == [200] * 6 + [429]
+
+
+def test_service_worker_endpoints_need_no_csrf_token_but_the_rest_do(app, csrf_enabled,
+                                                                     client, login, patient,
+                                                                     push_endpoint):
+    login_client = app.test_client()
+    page = login_client.get("/accounts/sign-in").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    login_client.post("/accounts/sign-in", data={
+        "email": patient.email, "password": "correct horse battery staple", "csrf_token": csrf})
+    info = push_endpoint.subscription().info()
+    assert login_client.post("/push/subscriptions", json=info).status_code == 400  # no token
+    token_page = login_client.get("/push/").get_data(as_text=True)
+    header = re.search(r'"X-CSRFToken": "([^"]+)"', token_page).group(1)
+    assert login_client.post("/push/subscriptions", json=info,
+                             headers={"X-CSRFToken": header}).status_code == 201
+    assert client.post("/push/test/confirm", json={"action": "confirm",
+                                                   "token": "x"}).status_code == 400
+    assert client.post("/push/subscriptions/renew", json={}).status_code == 404
+
+
+def test_renewal_needs_the_old_subscriptions_secret(app, signed_in, push_endpoint):
+    old, _ = _subscribe(signed_in, push_endpoint)
+    new = push_endpoint.subscription()
+    anonymous = app.test_client()
+    forged = {"old_endpoint": old.endpoint, "old_auth": vapid.b64url(b"x" * 16),
+              "subscription": new.info()}
+    assert anonymous.post("/push/subscriptions/renew", json=forged).status_code == 404
+    genuine = dict(forged, old_auth=old.auth)
+    bad = dict(genuine, subscription={"endpoint": "ftp://x", "keys": {}})
+    assert anonymous.post("/push/subscriptions/renew", json=bad).status_code == 400
+    assert anonymous.post("/push/subscriptions/renew", json=genuine).get_json() == {
+        "renewed": True}
+    with app.app_context():
+        assert db.session.scalars(select(PushSubscription.endpoint)).all() == [new.endpoint]
