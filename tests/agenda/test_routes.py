@@ -64,7 +64,8 @@ def test_create_appointment_seals_text_and_schedules_reminders(app, patient_clie
         "title": "Cardiologue", "starts": "2030-05-10T14:30", "ends": "2030-05-10T15:00",
         "place": "Clinique du Parc", "notes": "Apporter l'ECG", "offsets_sent": "1",
         "offsets": ["1440", "60"]}, headers=HX)
-    assert response.status_code == 204 and "/agenda/appointments/" in response.headers["HX-Redirect"]
+    assert response.status_code == 204
+    assert "/agenda/appointments/" in response.headers["HX-Redirect"]
     with app.app_context():
         appt = db.session.scalar(select(Appointment))
         assert appt.title == "Cardiologue" and appt.place == "Clinique du Parc"

@@ -13,11 +13,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import crypto
 from ..accounts.models import User
 from ..extensions import db
-
-
-from .. import crypto
 
 
 def _aad(table: str, column: str) -> bytes:
@@ -208,8 +206,13 @@ class CalendarFeed(db.Model):
     user: Mapped[User] = relationship()
 
 
+def _constant(value: bytes):
+    return lambda row: value
+
+
+# `flask keys rotate` re-seals these columns under the current key.
 for _model, _columns in ((Appointment, ("title", "with", "place", "notes")),
                          (Reminder, ("title", "notes"))):
     for _name in _columns:
         crypto.register_sealed(_model, f"{_name}_sealed",
-                               aad=lambda row, _a=_aad(_model.__tablename__, f"{_name}_sealed"): _a)
+                               aad=_constant(_aad(_model.__tablename__, f"{_name}_sealed")))

@@ -10,16 +10,22 @@ from flask_login import current_user, login_required
 
 from .. import policy
 from ..accounts.fresh import fresh_auth_required
-from ..errors import UserError
+from ..errors import Forbidden, UserError
 from ..extensions import csrf, db, limiter
 from ..htmx import redirect_to, render, wants_fragment
 from . import bp, ics, recurrence, services, worker
-from .models import Delivery, REMINDER_KINDS
+from .models import REMINDER_KINDS, Delivery
 
-def _patient_or_page():
-    """The patient whose agenda this is, or the page explaining there is none."""
+
+def _patient_or_page(required: bool = False):
+    """The patient whose agenda this is, or the page explaining there is none.
+
+    `required`: an action on an agenda (new, create) is refused outright instead.
+    """
     patient = services.acting_patient(current_user)
     if patient is None or not policy.can(current_user, "agenda.read", patient):
+        if required:
+            raise Forbidden(_("You do not have access to this."))
         return None, render("agenda/no_patient.html", status=200)
     return patient, None
 
@@ -130,7 +136,7 @@ def _appointment_data(appointment):
 @bp.get("/appointments/new")
 @login_required
 def new_appointment():
-    patient, page = _patient_or_page()
+    patient, page = _patient_or_page(required=True)
     if page is not None:
         return page
     action = "appointment.propose" if current_user.is_professional else "appointment.create"
@@ -144,7 +150,7 @@ def new_appointment():
 @bp.post("/appointments")
 @login_required
 def create_appointment():
-    patient, page = _patient_or_page()
+    patient, page = _patient_or_page(required=True)
     if page is not None:
         return page
     data = services.AppointmentInput.from_form(request.form)
@@ -237,7 +243,7 @@ def _reminder_form(patient, reminder=None, data=None, error=None, status=200):
 @bp.get("/reminders/new")
 @login_required
 def new_reminder():
-    patient, page = _patient_or_page()
+    patient, page = _patient_or_page(required=True)
     if page is not None:
         return page
     policy.require(current_user, "reminder.create", patient)
@@ -250,7 +256,7 @@ def new_reminder():
 @bp.post("/reminders")
 @login_required
 def create_reminder():
-    patient, page = _patient_or_page()
+    patient, page = _patient_or_page(required=True)
     if page is not None:
         return page
     try:
@@ -273,7 +279,8 @@ def _reminder_page(reminder, **extra):
     taken = set(db.session.scalars(db.select(Dose.occurrence_at).where(
         Dose.reminder_id == reminder.id, Dose.occurrence_at.in_(upcoming)))) if upcoming else set()
     tz = services.user_tz(current_user)
-    occurrences = [(occ, recurrence.to_local(occ, tz), occ in taken, occ <= now + timedelta(hours=12))
+    soon = now + timedelta(hours=12)
+    occurrences = [(occ, recurrence.to_local(occ, tz), occ in taken, occ <= soon)
                    for occ in upcoming]
     watch = services.watch_of(current_user, reminder)
     return render("agenda/reminder.html", "agenda/_reminder.html",

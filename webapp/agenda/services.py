@@ -23,7 +23,13 @@ from ..errors import Conflict, NotFound, UserError
 from ..extensions import db
 from . import recurrence
 from .models import (
-    REMINDER_KINDS, Appointment, CalendarFeed, Delivery, Dose, Reminder, ReminderWatch,
+    REMINDER_KINDS,
+    Appointment,
+    CalendarFeed,
+    Delivery,
+    Dose,
+    Reminder,
+    ReminderWatch,
 )
 
 MAX_TITLE = 200
@@ -526,6 +532,11 @@ def snooze(actor: User, reminder: Reminder, occurrence_at: datetime,
     if db.session.scalar(select(Dose.id).where(Dose.reminder_id == reminder.id,
                                                Dose.occurrence_at == occurrence_at)):
         raise Conflict(_("This dose is already recorded as taken."))
+    pending = db.session.scalar(select(Delivery).where(
+        Delivery.reminder_id == reminder.id, Delivery.occurrence_at == occurrence_at,
+        Delivery.kind == "snooze", Delivery.status == "pending"))
+    if pending is not None:  # a second tap: one snooze is enough
+        return pending
     due = now + timedelta(minutes=SNOOZE_MINUTES)
     delivery = Delivery(
         dedupe_key=f"s:{reminder.id}:{occurrence_at:%Y%m%dT%H%M}:{due:%Y%m%dT%H%M%S}",

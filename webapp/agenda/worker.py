@@ -36,7 +36,7 @@ from sqlalchemy.orm import selectinload
 from .. import policy
 from ..extensions import db
 from . import recurrence, services
-from .models import Appointment, Delivery, Dose, Reminder
+from .models import Delivery, Dose, Reminder
 
 log = logging.getLogger(__name__)
 
