@@ -18,6 +18,9 @@ def seed_demo(accounts_spec: list[dict]) -> set[str]:
     from .chat.demo import seed as seed_chat
 
     seed_chat()
+    from .agenda.demo import seed as seed_agenda
+
+    seed_agenda()
     return created
 
 
