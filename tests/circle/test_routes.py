@@ -253,3 +253,14 @@ def test_relative_act_for_switch_and_limits(app, client, granted, login, make_us
     assert client.get("/circle/activity").status_code == 403
     assert client.post(f"/circle/grants/{granted.claire_grant}/revoke").status_code == 403
     assert client.get(f"/circle/patients/{granted.jeanne.id}/summary").status_code == 403
+
+
+def test_circle_screens_speak_french(app, client, granted, login, make_user):
+    with app.app_context():
+        get(granted.jeanne).language = "fr"
+        db.session.commit()
+    login(client, granted.jeanne)
+    page = client.get("/circle/").get_data(as_text=True)
+    assert "Mon entourage" in page and "Inviter un proche" in page
+    response = client.post(f"/circle/grants/{granted.claire_grant}", data={"scopes": ["xray"]})
+    assert "Type d’accès inconnu : xray." in response.get_data(as_text=True)
