@@ -47,6 +47,15 @@
     socket.on("list_changed", refreshBadge);
   }
 
+  // A socket can look open for a minute after the network went away (until a ping fails):
+  // when the browser says it is offline, drop it so messages wait in the outbox, visibly.
+  window.addEventListener("offline", function () {
+    if (socket && socket.connected) socket.disconnect();
+  });
+  window.addEventListener("online", function () {
+    if (socket && !socket.connected) socket.connect();
+  });
+
   window.HSChat = {
     on: function (event, fn) { (listeners[event] = listeners[event] || []).push(fn); },
     socket: function () { return socket; },
