@@ -29,3 +29,15 @@ def passkey_sign_in(client, authenticator, **get_kwargs):
     assertion = authenticator.get(options.get_json(), **get_kwargs)
     return client.post("/accounts/passkey/verify", json={"credential": assertion}, headers=JSON), \
         assertion
+
+
+@pytest.fixture
+def make_user(make_user):
+    """Accounts tests read English messages: users default to English (French is tested
+    explicitly)."""
+
+    def make(role: str = "patient", **fields):
+        fields.setdefault("language", "en")
+        return make_user(role, **fields)
+
+    return make

@@ -21,6 +21,17 @@ from tests.factories import PASSWORD
 
 
 @pytest.fixture
+def make_user(make_user):
+    """Messages are asserted in English; users default to French."""
+
+    def make(role: str = "patient", **fields):
+        fields.setdefault("language", "en")
+        return make_user(role, **fields)
+
+    return make
+
+
+@pytest.fixture
 def authenticator(app):
     return SoftAuthenticator(origin=app.config["WEBAUTHN_ORIGIN"])
 
