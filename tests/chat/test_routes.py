@@ -199,3 +199,24 @@ def test_csrf_is_required(app, client, login, circle, conversation, csrf_enabled
 def test_anonymous_is_sent_to_sign_in(client, conversation):
     assert "/accounts/sign-in" in client.get("/chat/").headers["Location"]
     assert client.post(f"/chat/{conversation}/messages", data={"body": "x"}).status_code in (302, 401)
+
+
+def test_french_speakers_read_the_chat_in_french(app, client, login, make_user, circle,
+                                                 conversation):
+    from tests.chat.conftest import give
+
+    francoise = make_user("relative", display_name="Françoise", language="fr")
+    with app.app_context():
+        give(circle.patient, francoise, "messages")
+    login(client, francoise)
+    page = client.get("/chat/").get_data(as_text=True)
+    assert "Chercher par personne" in page
+    with app.app_context():
+        from webapp.chat.models import ConversationMember
+        from webapp.chat.services import now
+
+        db.session.add(ConversationMember(conversation_id=conversation, user_id=francoise.id,
+                                          joined_at=now()))
+        db.session.commit()
+    refused = client.post(f"/chat/{conversation}/messages", data={"body": " ", "client_id": client_id()})
+    assert "Écrivez un message avant d’envoyer." in refused.get_data(as_text=True)
