@@ -493,7 +493,9 @@ def record_dose(actor: User, reminder: Reminder, occurrence_at: datetime, via: s
     policy.require(actor, "reminder.take", reminder)
     occurrence_at = _occurrence_of(reminder, occurrence_at)
     now = now or utcnow()
-    if occurrence_at - now > timedelta(hours=12):
+    # From the app, a dose far ahead is a mistake; from a notification, the delivery that
+    # carried the action already proves the dose was due.
+    if via != "push" and occurrence_at - now > timedelta(hours=12):
         raise UserError(_("This dose is not due yet."), field="occurrence")
     dose = db.session.scalar(select(Dose).where(Dose.reminder_id == reminder.id,
                                                 Dose.occurrence_at == occurrence_at))

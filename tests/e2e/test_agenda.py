@@ -1,0 +1,271 @@
+"""The agenda in Debian's Chromium at a phone's size, with the real server and its worker.
+
+The demo accounts read French (their language setting), so the UI and notifications do too.
+
+The reminder chain runs with real parts only: the demo's daily 08:00 medication reminder
+(watched by Claire) is sent by `flask reminders run --now …` (the worker, a controlled clock)
+to the local push service (VAPID verified, payload decrypted); the decrypted payload is handed
+to Jeanne's service worker by CDP `ServiceWorker.deliverPushMessage`; its real `push` handler
+shows the notification, and its real `notificationclick` listener, given the "taken" action,
+POSTs the signed token back. Then the watching relative gets no alert; the next day, with no
+"Taken", she does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import (
+    PHONE, axe_violations, format_violations, sign_in_with_password,
+)
+from tests.live import LiveServer
+from tests.push.push_endpoint import PushEndpoint
+
+JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
+CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A seeded server whose in-process worker is off: the test drives the clock."""
+    server = LiveServer(tmp_path_factory.mktemp("live-agenda"),
+                        extra_env={"RUN_REMINDER_WORKER": "0"}).prepare(seed=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def endpoint():
+    with PushEndpoint() as running:
+        yield running
+
+
+def _db(live_server):
+    return sqlite3.connect(live_server.database_url.removeprefix("sqlite:///"))
+
+
+def _page_for(browser, live_server, who):
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="en-GB",
+                                  timezone_id="Europe/Paris")
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    sign_in_with_password(page, *who)
+    return context, page
+
+
+def _subscribe(page, endpoint):
+    page.goto("/push/")
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    key = page.get_attribute("[data-push-device]", "data-application-server-key")
+    subscription = endpoint.subscription(application_server_key=key)
+    status = page.evaluate("""async (info) => {
+        const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
+        const r = await fetch('/push/subscriptions', {method: 'POST', body: JSON.stringify(info),
+            headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}});
+        return r.status; }""", subscription.info())
+    assert status == 201
+    return subscription
+
+
+def _registration(context, page, origin):
+    cdp = context.new_cdp_session(page)
+    found = []
+
+    def on_update(event):
+        for reg in event["registrations"]:
+            if reg["scopeURL"].startswith(origin) and not reg.get("isDeleted"):
+                found.append(reg["registrationId"])
+
+    cdp.on("ServiceWorker.workerRegistrationUpdated", on_update)
+    cdp.send("ServiceWorker.enable")
+    for _ in range(50):
+        if found:
+            break
+        page.wait_for_timeout(100)
+    assert found, "the service worker registration was not reported by CDP"
+    return cdp, found[-1]
+
+
+def _notifications(page):
+    return page.evaluate("""() => navigator.serviceWorker.ready
+        .then(r => r.getNotifications())
+        .then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data,
+              actions: n.actions.map(a => ({action: a.action, title: a.title}))})))""")
+
+
+def _service_worker(context):
+    for worker in context.service_workers:
+        if worker.url.endswith("/sw.js"):
+            return worker
+    return context.wait_for_event("serviceworker")
+
+
+def _next_0800_utc() -> datetime:
+    """The demo reminder's next occurrence (08:00 Paris) after now, as naive UTC."""
+    now = datetime.now(PARIS)
+    day = now.date() if now.time() < time(8, 0) else now.date() + timedelta(days=1)
+    local = datetime.combine(day, time(8, 0), tzinfo=PARIS)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def _run_worker(live_server, at: datetime) -> str:
+    return live_server.flask("reminders", "run", "--now", at.isoformat())
+
+
+def test_taken_from_the_notification_records_the_dose_and_the_watcher_is_alerted_only_when_needed(  # noqa: E501
+        browser, live_server, endpoint):
+    jeanne_ctx, jeanne = _page_for(browser, live_server, JEANNE)
+    claire_ctx, claire = _page_for(browser, live_server, CLAIRE)
+    try:
+        jeanne_sub = _subscribe(jeanne, endpoint)
+        claire_sub = _subscribe(claire, endpoint)
+        with _db(live_server) as conn:
+            reminder_id = conn.execute("SELECT id FROM reminders WHERE kind='medication'"
+                                       ).fetchone()[0]
+        occ = _next_0800_utc()
+
+        # 08:00: the worker sends Jeanne's reminder; the push service decrypts it.
+        _run_worker(live_server, occ)
+        [delivery] = endpoint.wait_for(1)
+        assert delivery.token == jeanne_sub.token and endpoint.errors == []
+        payload = delivery.payload
+        assert payload["title"] == "Vous avez un rappel"  # Jeanne reads French; no health detail
+        assert "Kardégic" not in delivery.text
+        assert [a["action"] for a in payload["actions"]] == ["taken", "snooze"]
+
+        # The browser's push service hands it to Jeanne's service worker, which shows it.
+        jeanne.goto(f"/agenda/reminders/{reminder_id}")
+        cdp, registration = _registration(jeanne_ctx, jeanne, live_server.url)
+        cdp.send("ServiceWorker.deliverPushMessage", {
+            "origin": live_server.url, "registrationId": registration, "data": delivery.text})
+        jeanne.wait_for_function("""() => navigator.serviceWorker.ready
+            .then(r => r.getNotifications()).then(ns => ns.length === 1)""")
+        [shown] = _notifications(jeanne)
+        assert shown["title"] == "Vous avez un rappel"
+        assert shown["actions"] == [{"action": "taken", "title": "Pris"},
+                                    {"action": "snooze", "title": "Rappel dans 10 min"}]
+        assert shown["data"]["action_url"] == f"{live_server.url}/agenda/actions"
+
+        # Jeanne taps "Taken" on the notification: the worker's listener posts the token.
+        _service_worker(jeanne_ctx).evaluate("""async () => {
+            const [n] = await self.registration.getNotifications();
+            try {
+              self.dispatchEvent(new NotificationEvent('notificationclick',
+                                                       {notification: n, action: 'taken'}));
+            } catch (e) { /* waitUntil refuses an untrusted event; the listener already ran */ }
+        }""")
+        occ_text = occ.isoformat(sep=" ")
+        for _ in range(100):
+            with _db(live_server) as conn:
+                dose = conn.execute(
+                    "SELECT via FROM reminder_doses WHERE reminder_id=? AND occurrence_at=?",
+                    (reminder_id, occ_text + ".000000")).fetchone() or conn.execute(
+                    "SELECT via FROM reminder_doses WHERE reminder_id=? AND occurrence_at=?",
+                    (reminder_id, occ_text)).fetchone()
+            if dose:
+                break
+            jeanne.wait_for_timeout(100)
+        assert dose == ("push",)
+        jeanne.reload()
+        expect(jeanne.locator(f"#taken-{reminder_id}-{occ:%Y%m%d%H%M}")).to_contain_text("Pris")
+
+        # 09:00: the dose was confirmed, so Claire gets nothing.
+        _run_worker(live_server, occ + timedelta(minutes=60))
+        assert endpoint.for_subscription(claire_sub) == []
+        with _db(live_server) as conn:
+            assert conn.execute(
+                "SELECT status FROM reminder_deliveries WHERE kind='watch' AND occurrence_at "
+                "LIKE ?", (occ_text + "%",)).fetchone() == ("skipped",)
+
+        # The next day nobody taps "Taken": at 09:00 Claire is alerted.
+        _run_worker(live_server, occ + timedelta(days=1))
+        _run_worker(live_server, occ + timedelta(days=1, minutes=60))
+        [alert] = endpoint.for_subscription(claire_sub)
+        assert alert.payload["kind"] == "reminder"
+        assert alert.payload["url"] == f"/agenda/reminders/{reminder_id}"
+        assert "Kardégic" not in alert.text
+        assert endpoint.errors == []
+        claire.goto("/agenda/")
+        cdp, registration = _registration(claire_ctx, claire, live_server.url)
+        cdp.send("ServiceWorker.deliverPushMessage", {
+            "origin": live_server.url, "registrationId": registration, "data": alert.text})
+        claire.wait_for_function("""() => navigator.serviceWorker.ready
+            .then(r => r.getNotifications()).then(ns => ns.length === 1)""")
+        assert _notifications(claire)[0]["data"]["url"] == \
+            f"{live_server.url}/agenda/reminders/{reminder_id}"
+    finally:
+        jeanne_ctx.close()
+        claire_ctx.close()
+
+
+def test_patient_adds_an_appointment_on_a_phone(page):
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/agenda/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon agenda")
+    expect(page.get_by_text("En attente de votre réponse")).to_be_visible()
+    page.get_by_role("link", name="Nouveau rendez-vous").click()
+    page.wait_for_url("**/agenda/appointments/new")
+    tomorrow = (datetime.now(PARIS) + timedelta(days=1)).date().isoformat()
+    page.fill("#title", "Ophtalmologue")
+    page.fill("#starts", f"{tomorrow}T15:00")
+    page.fill("#ends", f"{tomorrow}T14:00")
+    page.get_by_role("button", name="Ajouter à l’agenda").click()
+    expect(page.get_by_role("alert")).to_have_text("La fin est avant le début.")
+    expect(page.locator("#ends")).to_have_attribute("aria-invalid", "true")
+    page.fill("#ends", f"{tomorrow}T15:30")
+    page.get_by_role("button", name="Ajouter à l’agenda").click()
+    page.wait_for_url("**/agenda/appointments/*")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ophtalmologue")
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
+    page.goto("/agenda/")
+    expect(page.locator("#agenda-days")).to_contain_text("Ophtalmologue")
+
+
+def test_patient_accepts_the_nurses_proposal_and_browses_the_month(page):
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/agenda/")
+    page.get_by_role("link", name="Soins infirmiers à domicile").first.click()
+    expect(page.get_by_text("Proposé, en attente de réponse")).to_be_visible()
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
+    page.get_by_role("button", name="Accepter").click()
+    expect(page.get_by_text("Proposé, en attente de réponse")).to_be_hidden()
+    expect(page.get_by_role("button", name="Je serai présent(e)")).to_be_visible()
+    page.goto("/agenda/month")
+    title = page.locator("#month-title").inner_text()
+    page.get_by_role("link", name="Mois suivant", exact=False).click()
+    expect(page.locator("#month-title")).not_to_have_text(title)
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
+
+
+def test_relative_watches_and_reminder_form_is_accessible(page):
+    sign_in_with_password(page, *CLAIRE)
+    page.goto("/agenda/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Agenda de Jeanne Martin")
+    page.get_by_role("link", name="Kardégic 75 mg").first.click()
+    expect(page.get_by_text("Claire Martin — alerté(e) après 60 min")).to_be_visible()
+    page.select_option("#delay", "30")
+    page.get_by_role("button", name="Modifier mon alerte").click()
+    expect(page.get_by_text("Claire Martin — alerté(e) après 30 min")).to_be_visible()
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
+    page.goto("/agenda/reminders/new")
+    page.get_by_label("Règle iCalendar (avancé)").check()
+    expect(page.locator("#rrule")).to_be_visible()
+    page.fill("#title", "Tension")
+    page.fill("#rrule", "FREQ=MINUTELY")
+    page.get_by_role("button", name="Ajouter le rappel").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Un rappel ne peut pas se répéter chaque seconde ni chaque minute.")
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
