@@ -11,6 +11,7 @@ import io
 from datetime import datetime, timedelta
 
 from flask import abort, current_app, flash, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -176,7 +177,9 @@ def join():
         else:
             services.find_invitation(code)  # a bad code is said before anything is created
             relative = services.new_relative_account(
-                form.get("display_name", ""), form.get("email", ""), form.get("password", ""))
+                form.get("display_name", ""), form.get("email", ""), form.get("password", ""),
+                language=str(get_locale() or "fr"),
+                timezone=current_app.config["DEFAULT_TIMEZONE"])
             db.session.flush()
             grant = services.accept_invitation(relative, code)
             from ..accounts import services as accounts

@@ -679,12 +679,14 @@ def patients_for_page(user: User) -> list[tuple[User, Grant | None, EmergencyAcc
     return rows
 
 
-def new_relative_account(display_name: str, email: str, password: str) -> User:
-    """Create a relative's account for someone redeeming an invitation (caller commits)."""
+def new_relative_account(display_name: str, email: str, password: str,
+                         language: str = "fr", timezone: str = "Europe/Paris") -> User:
+    """Create a relative's account for someone redeeming an invitation (caller commits).
+    The account speaks the language the page was shown in."""
     from ..accounts import services as accounts
 
     return accounts.create_user(email=email, display_name=display_name, role=Role.RELATIVE,
-                                password=password)
+                                password=password, language=language, timezone=timezone)
 
 
 __all__ = [
