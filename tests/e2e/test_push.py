@@ -1,0 +1,225 @@
+"""The browser half of Web Push, in Debian's Chromium at a phone's size.
+
+Headless Chromium has no push service, so pushManager.subscribe() cannot succeed here. The chain
+is driven as far as a browser allows, with real parts only:
+  the settings page registers a subscription whose endpoint is the local push service
+  (tests/push/push_endpoint.py), the "Send a test notification" button makes the server encrypt
+  and send it there (VAPID verified, payload decrypted), the decrypted payload is handed to the
+  service worker by CDP `ServiceWorker.deliverPushMessage` (its real `push` handler shows the
+  notification), and the notification's "It works" action is dispatched to the worker's real
+  `notificationclick` listener, which POSTs the signed token back; the page updates.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+from tests.push.push_endpoint import PushEndpoint
+
+JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
+
+
+@pytest.fixture
+def endpoint():
+    with PushEndpoint() as running:
+        yield running
+
+
+@pytest.fixture
+def notifying_page(context, live_server):
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    sign_in_as_english_jeanne(page)
+    return page
+
+
+def sign_in_as_english_jeanne(page) -> None:
+    """The demo patient reads French; these tests read English (her choice, made once)."""
+    sign_in_with_password(page, *JEANNE)
+    status = page.evaluate("""async () => {
+        const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
+        const body = new URLSearchParams({language: 'en', next: '/home', csrf_token: token});
+        return (await fetch('/language', {method: 'POST', body})).status; }""")
+    assert status == 200
+
+
+def _worker_ready(page) -> None:
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+
+
+def _registration_id(context, page, origin: str) -> str:
+    cdp = context.new_cdp_session(page)
+    found: list[str] = []
+
+    def on_update(event):
+        for reg in event["registrations"]:
+            if reg["scopeURL"].startswith(origin) and not reg.get("isDeleted"):
+                found.append(reg["registrationId"])
+
+    cdp.on("ServiceWorker.workerRegistrationUpdated", on_update)
+    cdp.send("ServiceWorker.enable")
+    for _ in range(50):
+        if found:
+            break
+        page.wait_for_timeout(100)
+    assert found, "the service worker registration was not reported by CDP"
+    return cdp, found[-1]
+
+
+def _notifications(page) -> list[dict]:
+    return page.evaluate("""() => navigator.serviceWorker.ready
+        .then(r => r.getNotifications())
+        .then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data,
+                                  actions: n.actions.map(a => ({action: a.action, title: a.title})),
+                                  requireInteraction: n.requireInteraction})))""")
+
+
+def _service_worker(context):
+    for worker in context.service_workers:
+        if worker.url.endswith("/sw.js"):
+            return worker
+    return context.wait_for_event("serviceworker")
+
+
+def test_settings_page_is_reachable_from_me_and_accessible(notifying_page):
+    page = notifying_page
+    page.goto("/accounts/me")
+    page.get_by_role("link", name="Notification settings").click()
+    page.wait_for_url("**/push/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Notifications")
+    _worker_ready(page)
+    # Permission granted, no subscription yet: the switch offers to turn notifications on.
+    expect(page.get_by_role("button", name="Turn on notifications")).to_be_visible()
+    expect(page.get_by_text("Checking whether this browser")).to_be_hidden()
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
+
+
+def test_turning_on_without_a_push_service_says_so(notifying_page):
+    page = notifying_page
+    page.goto("/push/")
+    _worker_ready(page)
+    page.get_by_role("button", name="Turn on notifications").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text(
+        "Notifications could not be turned on. Check your connection and try again.",
+        timeout=20_000)
+    expect(page.locator("#push-devices")).to_contain_text(
+        "No device receives your notifications yet.")
+
+
+def test_not_yet_asked_and_blocked_permission_are_explained(browser, live_server):
+    context = browser.new_context(viewport={"width": 390, "height": 844},
+                                  base_url=live_server.url, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        sign_in_as_english_jeanne(page)
+        page.goto("/push/")
+        # Never asked: the person is offered the switch (the browser will ask on tap).
+        assert page.evaluate("() => Notification.permission") == "default"
+        expect(page.get_by_role("button", name="Turn on notifications")).to_be_visible()
+        # The person blocked notifications in the browser: say so and say where to change it.
+        target = context.new_cdp_session(page).send("Target.getTargetInfo")
+        page.context.browser.new_browser_cdp_session().send("Browser.setPermission", {
+            "permission": {"name": "notifications"}, "setting": "denied",
+            "origin": live_server.url,
+            "browserContextId": target["targetInfo"]["browserContextId"]})
+        page.reload()
+        assert page.evaluate("() => Notification.permission") == "denied"
+        expect(page.get_by_text("Notifications are blocked for Health Space in this browser."
+                                ).first).to_be_visible()
+        expect(page.get_by_text("Allow them in the browser’s site settings")).to_be_visible()
+        expect(page.get_by_role("button", name="Turn on notifications")).to_be_hidden()
+        violations = axe_violations(page)
+        assert violations == [], format_violations(violations)
+    finally:
+        context.close()
+
+
+def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live_server,
+                                                                   notifying_page, endpoint):
+    page = notifying_page
+    page.goto("/push/")
+    _worker_ready(page)
+
+    # What the page does after pushManager.subscribe(): send the subscription to the server.
+    key = page.get_attribute("[data-push-device]", "data-application-server-key")
+    subscription = endpoint.subscription(application_server_key=key)
+    status = page.evaluate("""async (info) => {
+        const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
+        const r = await fetch('/push/subscriptions', {method: 'POST', body: JSON.stringify(info),
+            headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}});
+        return r.status; }""", subscription.info())
+    assert status == 201
+    page.reload()
+    expect(page.locator("#push-devices li")).to_have_count(1)
+
+    # The server encrypts the test notification and the push service accepts it.
+    page.get_by_role("button", name="Send a test notification").click()
+    expect(page.locator("#push-devices")).to_contain_text("Test notification sent to 1 device.")
+    [delivery] = endpoint.wait_for(1)
+    assert endpoint.errors == []
+    payload = delivery.payload
+    assert payload["title"] == "Test notification"
+    assert payload["actions"] == [{"action": "confirm", "title": "It works"}]
+
+    # The push service hands the (decrypted) message to the browser's service worker.
+    cdp, registration = _registration_id(context, page, live_server.url)
+    cdp.send("ServiceWorker.deliverPushMessage", {
+        "origin": live_server.url, "registrationId": registration,
+        "data": delivery.text})
+    page.wait_for_function("""() => navigator.serviceWorker.ready
+        .then(r => r.getNotifications()).then(ns => ns.length === 1)""")
+    [shown] = _notifications(page)
+    assert shown["title"] == "Test notification"
+    assert shown["body"] == "Notifications work on this device."
+    assert shown["tag"] == "push-test"
+    assert shown["actions"] == [{"action": "confirm", "title": "It works"}]
+    assert shown["data"]["url"] == f"{live_server.url}/push/"
+    assert shown["data"]["action_url"] == f"{live_server.url}/push/test/confirm"
+    assert shown["data"]["kind"] == "test"
+
+    # The person taps "It works": the worker's notificationclick listener closes the
+    # notification and POSTs {action, token}; the open page refreshes its list.
+    worker = _service_worker(context)
+    worker.evaluate("""async () => {
+        const [n] = await self.registration.getNotifications();
+        try {
+          self.dispatchEvent(new NotificationEvent('notificationclick',
+                                                   {notification: n, action: 'confirm'}));
+        } catch (e) { /* waitUntil refuses an untrusted event; the listener already ran */ }
+    }""")
+    expect(page.locator("#push-devices")).to_contain_text("test confirmed", timeout=10_000)
+    assert _notifications(page) == []
+
+
+def test_a_push_without_a_readable_payload_still_shows_a_notification(context, live_server,
+                                                                      notifying_page):
+    page = notifying_page
+    page.goto("/push/")
+    _worker_ready(page)
+    cdp, registration = _registration_id(context, page, live_server.url)
+    cdp.send("ServiceWorker.deliverPushMessage", {
+        "origin": live_server.url, "registrationId": registration, "data": "not json"})
+    page.wait_for_function("""() => navigator.serviceWorker.ready
+        .then(r => r.getNotifications()).then(ns => ns.length > 0)""")
+    shown = _notifications(page)[-1]
+    assert (shown["title"], shown["body"]) == ("Health Space", "You have a new notification.")
+    # A hostile payload cannot make the worker open or post to another site.
+    cdp.send("ServiceWorker.deliverPushMessage", {
+        "origin": live_server.url, "registrationId": registration,
+        "data": json.dumps({"title": "x", "tag": "evil", "url": "https://evil.example/",
+                            "actions": [{"action": "taken", "title": "Taken"}],
+                            "data": {"action_url": "https://evil.example/steal"}})})
+    page.wait_for_function("""() => navigator.serviceWorker.ready
+        .then(r => r.getNotifications({tag: 'evil'})).then(ns => ns.length === 1)""")
+    evil = [n for n in _notifications(page) if n["tag"] == "evil"][0]
+    assert evil["data"]["url"] == f"{live_server.url}/"
+    assert evil["data"]["action_url"] is None
+    assert evil["actions"] == []  # no action without a same-origin place to post it
