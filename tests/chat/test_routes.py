@@ -145,7 +145,7 @@ def test_start_a_conversation_from_the_form(app, client, login, circle):
     assert bad.status_code == 400 and "Give the conversation a subject." in bad.get_data(as_text=True)
     refused = client.post("/chat/new", data={"patient": circle.patient.id, "subject": "x",
                                              "members": [circle.stranger.id]})
-    assert refused.status_code == 400
+    assert refused.status_code == 403
     assert "cannot take part" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(Conversation.id))) == 1

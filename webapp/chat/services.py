@@ -394,7 +394,18 @@ def messages_after(viewer: User, conversation: Conversation, after_id: int | Non
 def _record_read(viewer: User, conversation: Conversation) -> None:
     if conversation.patient_id is not None and viewer.id != conversation.patient_id:
         audit.record(viewer, conversation.patient_id, "read", "conversation", conversation.id)
-        db.session.commit()
+        commit_keeping_loaded()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what this request already loaded: the page about to render
+    would otherwise reload every message and member one query at a time."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | None:
@@ -415,7 +426,7 @@ def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | N
             ConversationMember.conversation_id == conversation.id,
             ConversationMember.user_id == user.id,
             ConversationMember.last_delivered_id < up_to).values(last_delivered_id=up_to))
-    db.session.commit()
+    commit_keeping_loaded()
     if result.rowcount:
         socketio.emit("receipt", {
             "conversation_id": conversation.id, "user_id": user.id, "name": user.display_name,
