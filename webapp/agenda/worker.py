@@ -149,13 +149,32 @@ def _local_day_time(utc: datetime, user) -> str:
     return format_datetime(local.replace(tzinfo=None), "EEE d MMM, HH:mm", rebase=False)
 
 
-def payload_for(delivery: Delivery) -> dict:
+def details_wanted(user_ids) -> set[int]:
+    """Who among these chose to see details in notifications (one query for a batch)."""
+    from ..push.models import PushPreference
+
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(PushPreference.user_id).where(
+        PushPreference.user_id.in_(ids), PushPreference.show_details.is_(True))))
+
+
+def payload_for(delivery: Delivery, details: bool | None = None) -> dict:
     """The push payload for one delivery, in the recipient's language.
 
     Health detail (titles, places) goes in only when the recipient chose to see details;
-    push.notification() enforces that.
+    push.notification() enforces that. `details` False (known for the whole batch) skips
+    building the detailed text at all (and push.notification() asks nothing more).
     """
+    return _payload(delivery, detailed=details is not False)
+
+
+def _payload(delivery: Delivery, detailed: bool) -> dict:
     from ..push import services as push
+
+    def text(value):
+        return value if detailed else None
 
     user = delivery.recipient
     language = user.language or current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -163,13 +182,15 @@ def payload_for(delivery: Delivery) -> dict:
     with force_locale(language):
         if delivery.kind == "appointment":
             appt = delivery.appointment
-            body = _local_day_time(appt.starts_at, user)
-            if appt.place:
-                body += " · " + appt.place
+            body = None
+            if detailed:
+                body = _local_day_time(appt.starts_at, user)
+                if appt.place:
+                    body += " · " + appt.place
             data["token"] = action_token(delivery.id)
             return push.notification(
                 user, kind="appointment", url=f"/agenda/appointments/{appt.id}",
-                tag=f"appointment-{appt.id}", title=appt.title, body=body,
+                tag=f"appointment-{appt.id}", title=text(appt.title), body=text(body),
                 actions=[("confirm", _l("Confirm"))], data=data)
         reminder = delivery.reminder
         at = _local_time(delivery.occurrence_at, user)
@@ -179,15 +200,15 @@ def payload_for(delivery: Delivery) -> dict:
             patient = delivery.patient
             return push.notification(
                 user, kind="reminder", url=url, tag=f"watch-{tag}",
-                title=_("%(name)s has not confirmed a dose", name=patient.display_name),
-                body=f"{reminder.title} · {at}", data=data)
+                title=text(_("%(name)s has not confirmed a dose", name=patient.display_name)),
+                body=text(f"{reminder.title} · {at}"), data=data)
         medication = reminder.kind == "medication"
         actions = [("taken", _l("Taken")), ("snooze", _l("Snooze 10 min"))] if medication else []
         if actions:
             data["token"] = action_token(delivery.id)
         return push.notification(
             user, kind="medication" if medication else "reminder", url=url, tag=tag,
-            title=reminder.title, body=at, actions=actions, data=data)
+            title=text(reminder.title), body=text(at), actions=actions, data=data)
 
 
 def _should_skip(delivery: Delivery, taken: set) -> bool:
@@ -219,12 +240,13 @@ def process(ids: list[int], now: datetime, stats: Counter) -> None:
         select(Dose.reminder_id, Dose.occurrence_at).where(Dose.reminder_id.in_(reminder_ids))
     )} if reminder_ids else set()
     skipped, jobs = [], []
+    details = details_wanted(d.recipient_id for d in deliveries)
     for delivery in deliveries:
         if _should_skip(delivery, taken):
             skipped.append(delivery.id)
             continue
         try:
-            payload = payload_for(delivery)
+            payload = payload_for(delivery, details=delivery.recipient_id in details)
         except Exception:
             log.exception("reminders: cannot build delivery %s", delivery.id)
             skipped.append(delivery.id)
@@ -241,11 +263,15 @@ def process(ids: list[int], now: datetime, stats: Counter) -> None:
             .values(status="skipped", finished_at=now)
             .execution_options(synchronize_session=False))
     sent = [r.key for r in results if r.accepted]
+    # One UPDATE per outcome (most of a batch shares one), not one per delivery.
+    groups: dict[int, list[int]] = {}
     for result in results:
+        groups.setdefault(result.accepted, []).append(result.key)
+    for accepted, keys in groups.items():
         db.session.execute(
-            update(Delivery).where(Delivery.id == result.key)
-            .values(status="sent" if result.accepted else "undelivered",
-                    devices=result.accepted, finished_at=now)
+            update(Delivery).where(Delivery.id.in_(keys))
+            .values(status="sent" if accepted else "undelivered", devices=accepted,
+                    finished_at=now)
             .execution_options(synchronize_session=False))
     db.session.commit()
     stats["skipped"] += len(skipped)
