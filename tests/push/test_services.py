@@ -163,6 +163,16 @@ def test_each_send_signs_fresh_claims_for_its_own_push_service(patient):
         assert first.errors == second.errors == []
 
 
+def test_one_signed_token_per_push_service_is_reused(patient, push_endpoint):
+    subscribed(patient, push_endpoint)
+    services.send(patient, {"title": "x"}, ttl=60)
+    services.send(patient, {"title": "y"}, ttl=60)
+    first, second = push_endpoint.received
+    assert first.headers["authorization"] == second.headers["authorization"]
+    assert first.claims["exp"] - services.VAPID_TOKEN_SECONDS <= first.at
+    assert push_endpoint.errors == []
+
+
 def test_sends_to_every_device_of_the_user_only(patient, make_user, push_endpoint):
     a, b = subscribed(patient, push_endpoint), subscribed(patient, push_endpoint)
     other = db.session.merge(make_user("patient"))

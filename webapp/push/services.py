@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -430,12 +431,47 @@ def _retry_after_seconds(value: str | None) -> float | None:
 _local = threading.local()
 
 
+_ENVIRONMENT_SETTINGS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+                         "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
 def _http() -> requests.Session:
     """One keep-alive session per thread (requests.Session is not shared across threads)."""
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
+        # requests re-reads proxy and CA settings from the environment on every request, a
+        # large share of the CPU a push costs; when none is set there is nothing to read.
+        if not any(os.environ.get(name) or os.environ.get(name.lower())
+                   for name in _ENVIRONMENT_SETTINGS):
+            session.trust_env = False
     return session
+
+
+VAPID_TOKEN_SECONDS = 12 * 3600  # the JWT's lifetime (push services accept up to 24 h)
+VAPID_REUSE_SECONDS = 3600  # how long one signed token is reused for one push service
+_vapid_tokens: dict[tuple[int, str, str], tuple[float, dict]] = {}
+_vapid_lock = threading.Lock()
+
+
+def _vapid_headers(settings: _Settings, audience: str) -> dict:
+    """The `Authorization: vapid t=…, k=…` header for one push service (RFC 8292).
+
+    A token is signed per push service origin and reused for an hour (RFC 8292 allows reuse;
+    signing each message costs CPU the reminder worker needs). Each signature gets a claims
+    dict of its own: py_vapid and pywebpush write into the dict they are given, so a shared
+    one would carry one service's `aud` or a stale `exp` to the next.
+    """
+    now = time.time()
+    key = (id(settings.signer), settings.subject, audience)
+    cached = _vapid_tokens.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    claims = {"sub": settings.subject, "aud": audience, "exp": int(now) + VAPID_TOKEN_SECONDS}
+    headers = settings.signer.sign(claims)
+    with _vapid_lock:
+        _vapid_tokens[key] = (now + VAPID_REUSE_SECONDS, headers)
+    return headers
 
 
 def _deliver(settings: _Settings, sub_id: int, info: dict, body: bytes, ttl: int,
@@ -452,12 +488,9 @@ def _deliver(settings: _Settings, sub_id: int, info: dict, body: bytes, ttl: int
         outcome.attempts = attempt
         wait = settings.base_wait * (2 ** (attempt - 1)) * (1 + random.random() / 4)
         try:
-            # webpush() writes aud/exp into the claims dict it gets: always a fresh one.
-            claims = {"sub": settings.subject, "aud": audience, "exp": int(time.time()) + 43200}
-            response = webpush(info, data=body, vapid_private_key=settings.signer,
-                               vapid_claims=claims, content_encoding="aes128gcm", ttl=ttl,
-                               headers=dict(headers), timeout=settings.timeout,
-                               requests_session=_http())
+            response = webpush(info, data=body, content_encoding="aes128gcm", ttl=ttl,
+                               headers={**headers, **_vapid_headers(settings, audience)},
+                               timeout=settings.timeout, requests_session=_http())
             outcome.status, outcome.http_status, outcome.error = "accepted", \
                 response.status_code, None
             return outcome
