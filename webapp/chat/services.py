@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -275,7 +275,7 @@ def post_message(author: User, conversation: Conversation, body, client_id,
         .values(last_read_id=message.id, last_delivered_id=message.id))
     if patient is not None:
         audit.record(author, patient, "write", "message", message.id, on_behalf_of=on_behalf_of)
-    db.session.commit()
+    commit_keeping_loaded()
     _deliver(conversation, message)
     return message, True
 
@@ -290,9 +290,16 @@ def _same_sender(message: Message, author: User, conversation: Conversation) -> 
     return message
 
 
-def render_message(message: Message, conversation: Conversation, viewer=None) -> str:
-    return render_template("chat/_message.html", message=message, conversation=conversation,
-                           receipt=status_of(message, conversation), viewer=viewer)
+def render_message(message: Message, conversation: Conversation) -> str:
+    """The one fragment every member receives. Rendered without the app's context processors
+    (they serve full pages and cost queries); rendered once per message and kept on it."""
+    html = getattr(message, "_rendered_html", None)
+    if html is None:
+        template = current_app.jinja_env.get_template("chat/_message.html")
+        html = template.render(message=message, conversation=conversation,
+                               receipt=status_of(message, conversation))
+        message._rendered_html = html
+    return html
 
 
 def _deliver(conversation: Conversation, message: Message) -> None:

@@ -1,0 +1,280 @@
+"""Fan-out benchmark: signed-in Socket.IO clients in conversations of 5, messages sent at a
+fixed rate, each committed (sealed, SQLite or DATABASE_URL) before it is emitted; latency from
+send to receipt by every other member. Then the same load on a bare python-socketio relay (the
+ceiling of the stack), then idle connections and the worker's memory. Prints JSON.
+
+    .venv/bin/python bench/chat_fanout.py [--clients 1000] [--rate 100] [--seconds 30]
+                                          [--idle 2000]
+
+Server: gunicorn -k gevent -w 1 -c gunicorn.conf.py (GC frozen after start-up, see there).
+Clients: python-socketio AsyncClient (aiohttp) in this process, on the same 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+UA = "healthspace-bench/1.0"
+NS = "/chat"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(instance: Path, database_url: str, users: int, group: int) -> dict:
+    """Users, conversations of `group` and one signed session cookie per user."""
+    os.environ["HEALTHSPACE_INSTANCE"] = str(instance)
+    from flask import session
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from webapp import create_app
+    from webapp.accounts import services as accounts
+    from webapp.accounts.models import User
+    from webapp.chat import services
+    from webapp.chat.models import Conversation, ConversationMember
+    from webapp.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_DIR": str(instance)})
+    with app.app_context():
+        upgrade()
+        db.session.execute(insert(User), [
+            {"email": f"pro{i}@bench.test", "display_name": f"Pro {i}", "role": "professional",
+             "profession": "Nurse", "rpps": f"{i + 1:011d}", "language": "en",
+             "timezone": "Europe/Paris", "large_text": False, "theme": "auto",
+             "session_token": f"bench-token-{i}", "active": True,
+             "webauthn_handle": os.urandom(32)} for i in range(users)])
+        db.session.commit()
+        ids = db.session.scalars(db.select(User.id).order_by(User.id)).all()
+        rooms: dict[int, list[int]] = {}
+        at = services.now()
+        for start in range(0, len(ids) - group + 1, group):
+            members = ids[start:start + group]
+            conv = Conversation(kind="professional", created_by_id=members[0], created_at=at,
+                                last_activity_at=at, subject_sealed=services.crypto.seal(
+                                    "Bench", Conversation.subject_aad(at)))
+            conv.members = [ConversationMember(user_id=u, joined_at=at) for u in members]
+            db.session.add(conv)
+            db.session.flush()
+            rooms[conv.id] = members
+        db.session.commit()
+        cookies = {}
+        environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": UA}
+        serializer = app.session_interface.get_signing_serializer(app)
+        for user_id in ids:
+            with app.test_request_context("/", environ_base=environ):
+                accounts.start_session(db.session.get(User, user_id))
+                cookies[user_id] = serializer.dumps(dict(session))
+    return {"rooms": rooms, "cookies": cookies, "ids": ids}
+
+
+def start_server(command: list[str], env: dict, url: str, log: Path) -> subprocess.Popen:
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(log.read_text()[-3000:])
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return process
+        except OSError as exc:
+            if getattr(exc, "code", None):  # an HTTP error is an answer
+                return process
+            time.sleep(0.2)
+    raise RuntimeError("server did not start:\n" + log.read_text()[-3000:])
+
+
+def stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def worker_rss_mb(master: subprocess.Popen) -> float | None:
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children")
+    try:
+        pid = int(children.read_text().split()[0])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, IndexError, ValueError):
+        return None
+    return None
+
+
+async def run_load(url: str, members: list[tuple[int, int, dict]], rate: float, seconds: float,
+                   drain: float = 5.0) -> dict:
+    """members: (user_id, conversation_id, connect kwargs). Returns latency figures."""
+    import socketio
+
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    expected = 0
+    received = 0
+    errors = 0
+    by_conversation: dict[int, list] = {}
+
+    clients = []
+    semaphore = asyncio.Semaphore(50)
+
+    async def connect(user_id, conversation_id, kwargs):
+        client = socketio.AsyncClient(reconnection=False)
+
+        @client.on("new_message", namespace=NS)
+        async def on_message(data):
+            nonlocal received
+            entry = sent.get(data.get("client_id"))
+            if entry is not None and entry[1] is not client:  # the author's echo is not a delivery
+                latencies.append((time.perf_counter() - entry[0]) * 1000)
+                received += 1
+
+        async with semaphore:
+            await client.connect(url, namespaces=[NS], transports=["websocket"],
+                                 wait_timeout=30, **kwargs)
+        clients.append(client)
+        by_conversation.setdefault(conversation_id, []).append(client)
+
+    await asyncio.gather(*(connect(*m) for m in members))
+    counter = 0
+    interval = 1.0 / rate
+    t_start = time.perf_counter()
+    loop_until = t_start + seconds
+
+    def acked(reply):
+        nonlocal errors
+        if not (isinstance(reply, dict) and reply.get("ok")):
+            errors += 1
+
+    while time.perf_counter() < loop_until:
+        conversation_id = random.choice(list(by_conversation))
+        group = by_conversation[conversation_id]
+        sender = random.choice(group)
+        counter += 1
+        client_id = f"bench-{counter:08d}-{os.getpid()}"
+        expected += len(group) - 1
+        sent[client_id] = (time.perf_counter(), sender)
+        await sender.emit("send_message", {"conversation_id": conversation_id,
+                                           "client_id": client_id, "body": f"Bench {counter}"},
+                          namespace=NS, callback=acked)
+        next_at = t_start + counter * interval
+        await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+    elapsed = time.perf_counter() - t_start
+    deadline = time.perf_counter() + drain
+    while received < expected and time.perf_counter() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+    latencies.sort()
+    pick = lambda q: round(latencies[min(len(latencies) - 1, int(len(latencies) * q))], 2)  # noqa: E731
+    return {
+        "clients": len(clients), "messages_sent": counter,
+        "messages_per_second": round(counter / elapsed, 1),
+        "deliveries_expected": expected, "deliveries_received": received,
+        "lost": expected - received, "send_errors": errors,
+        "p50_ms": pick(0.50) if latencies else None, "p99_ms": pick(0.99) if latencies else None,
+        "max_ms": round(latencies[-1], 2) if latencies else None,
+        "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
+    }
+
+
+async def hold_idle(url: str, connect_kwargs: list[dict], master) -> dict:
+    import socketio
+
+    before = worker_rss_mb(master)
+    clients = []
+    semaphore = asyncio.Semaphore(50)
+
+    async def connect(kwargs):
+        client = socketio.AsyncClient(reconnection=False)
+        async with semaphore:
+            await client.connect(url, namespaces=[NS], transports=["websocket"],
+                                 wait_timeout=30, **kwargs)
+        clients.append(client)
+
+    await asyncio.gather(*(connect(k) for k in connect_kwargs), return_exceptions=True)
+    await asyncio.sleep(5)
+    after = worker_rss_mb(master)
+    await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+    return {"idle_connections": len(clients), "worker_rss_mb_before": before,
+            "worker_rss_mb_with_idle": after,
+            "kb_per_connection": round((after - before) * 1024 / max(1, len(clients)), 1)
+            if before and after else None, "target_rss_mb_at_most": 250}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--idle", type=int, default=2000)
+    parser.add_argument("--group", type=int, default=5)
+    args = parser.parse_args()
+
+    instance = Path(tempfile.mkdtemp(prefix="hs-bench-fanout-"))
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'bench.db'}"
+    users = max(args.clients, args.idle)
+    data = prepare(instance, database_url, users, args.group)
+    port = free_port()
+    url = f"http://localhost:{port}"
+    env = {**os.environ, "HEALTHSPACE_INSTANCE": str(instance), "DATABASE_URL": database_url,
+           "HEALTHSPACE_ENV": "test", "SOCKETIO_ASYNC_MODE": "gevent", "WEBAUTHN_ORIGIN": url,
+           "RATELIMIT_ENABLED": "0", "BIND": f"localhost:{port}"}
+    gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
+    result: dict = {"server": "gunicorn -k gevent -w 1 -c gunicorn.conf.py",
+                    "database": database_url.split(":")[0], "clients": args.clients,
+                    "group": args.group, "offered_rate": args.rate, "seconds": args.seconds}
+
+    in_rooms = [(uid, cid) for cid, members in data["rooms"].items() for uid in members]
+    in_rooms = in_rooms[:args.clients - args.clients % args.group]
+    app = start_server([gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], env, f"{url}/healthz",
+                       instance / "app.log")
+    try:
+        members = [(uid, cid, {"headers": {"Cookie": f"session={data['cookies'][uid]}",
+                                           "User-Agent": UA}}) for uid, cid in in_rooms]
+        result["app"] = asyncio.run(run_load(url, members, args.rate, args.seconds))
+        result["app"]["worker_rss_mb_after_load"] = worker_rss_mb(app)
+        idle = [{"headers": {"Cookie": f"session={data['cookies'][uid]}", "User-Agent": UA}}
+                for uid in data["ids"][:args.idle]]
+        result["idle"] = asyncio.run(hold_idle(url, idle, app))
+    finally:
+        stop(app)
+
+    bare_port = free_port()
+    bare_url = f"http://localhost:{bare_port}"
+    bare = start_server([gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "10000",
+                         "--no-control-socket", "-b", f"localhost:{bare_port}",
+                         "bench.bare_socketio:app"], env,
+                        f"{bare_url}/socket.io/?EIO=4&transport=polling", instance / "bare.log")
+    try:
+        members = [(uid, cid, {"auth": {"room": cid}}) for uid, cid in in_rooms]
+        result["bare"] = asyncio.run(run_load(bare_url, members, args.rate, args.seconds))
+    finally:
+        stop(bare)
+    if result["app"]["p99_ms"] and result["bare"]["p99_ms"]:
+        result["p99_ratio_app_to_bare"] = round(result["app"]["p99_ms"] / result["bare"]["p99_ms"], 2)
+    result["targets"] = {"p99_ms": 50, "max_ms": 500, "lost": 0, "p99_ratio_at_most": 2}
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
