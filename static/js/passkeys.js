@@ -71,15 +71,18 @@
   }
 
   // ---- talking to the server ---------------------------------------------------------
-  function csrfToken() {
+  // The block's own token first: a boosted navigation swaps the body's content but keeps the
+  // <body hx-headers> of the first page, whose token dies when signing in or out clears the session.
+  function csrfToken(box) {
+    if (box && box.dataset.csrf) return box.dataset.csrf;
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"] || ""; }
     catch (e) { return ""; }
   }
-  function post(url, body) {
+  function post(url, body, box) {
     return fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json",
-                 "X-CSRFToken": csrfToken() },
+                 "X-CSRFToken": csrfToken(box) },
       body: JSON.stringify(body || {})
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
@@ -128,12 +131,13 @@
     var typed = fields(box);
     button.disabled = true;
     say(box, box.dataset.msgBusy, false);
-    post(box.dataset.optionsUrl, typed).then(function (data) {
+    post(box.dataset.optionsUrl, typed, box).then(function (data) {
       return creating
         ? navigator.credentials.create({ publicKey: creationOptions(data.publicKey) })
         : navigator.credentials.get({ publicKey: requestOptions(data.publicKey) });
     }).then(function (credential) {
-      return post(box.dataset.verifyUrl, Object.assign({ credential: credentialJSON(credential) }, typed));
+      return post(box.dataset.verifyUrl,
+                  Object.assign({ credential: credentialJSON(credential) }, typed), box);
     }).then(function (result) {
       say(box, "", false);
       window.location.assign(result.redirect || "/");

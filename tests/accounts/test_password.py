@@ -123,7 +123,7 @@ def test_change_password_fragment_and_page(app, client, make_user, login):
     short = client.post("/accounts/me/password", data={"password": "short"},
                         headers={"HX-Request": "true"})
     assert short.status_code == 400
-    assert short.get_data(as_text=True).lstrip().startswith('<form id="password-settings"')
+    assert short.get_data(as_text=True).lstrip().startswith('<div id="password-settings">')
     assert "at least 10 characters" in short.get_data(as_text=True)
     saved = client.post("/accounts/me/password", data={"password": "a new long password"},
                         headers={"HX-Request": "true"})

@@ -1,0 +1,135 @@
+"""Passkeys in a real Chromium: a CDP virtual authenticator (ctap2, internal, resident key,
+user verification) registers a passkey, and the person signs in with it without typing anything."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+
+JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
+
+
+@pytest.fixture
+def authenticator(context, page):
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }})
+    yield cdp, added["authenticatorId"]
+    cdp.send("WebAuthn.disable")
+
+
+def _no_violations(page):
+    violations = axe_violations(page)
+    assert not violations, format_violations(violations)
+
+
+def test_register_sign_out_and_sign_in_with_the_passkey(page, authenticator):
+    cdp, authenticator_id = authenticator
+    sign_in_with_password(page, *JEANNE)
+    page.click("nav.tabbar a[href='/accounts/me']")
+    page.wait_for_url("**/accounts/me")
+    _no_violations(page)
+
+    page.fill("#new-passkey-name", "Test phone")
+    page.click("#add-passkey [data-passkey-start]")
+    page.locator("#flashes .flash--success", has_text="Test phone").wait_for()
+    assert page.input_value("#passkeys input[name=name]") == "Test phone"
+    assert "jamais utilisée" in page.locator("#passkeys").inner_text()  # Jeanne reads French
+    credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})
+    [credential] = credentials["credentials"]
+    assert credential["isResidentCredential"] is True
+
+    page.click("#sign-out")
+    page.wait_for_url("**/accounts/sign-in")
+    button = page.locator("#passkey-sign-in [data-passkey-start]")
+    assert button.is_visible()
+    _no_violations(page)
+    button.click()  # no email typed: a discoverable credential
+    page.wait_for_url("**/home")
+    assert "Jeanne Martin" in page.locator("h1").inner_text()
+
+    page.goto("/accounts/me")
+    assert "dernière utilisation" in page.locator("#passkeys").inner_text()
+    counters = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})
+    assert counters["credentials"][0]["signCount"] >= 1
+
+
+def test_rename_then_remove_with_confirmation(page, authenticator):
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/accounts/me")
+    page.fill("#new-passkey-name", "Old tablet")
+    page.click("#add-passkey [data-passkey-start]")
+    page.locator("#flashes .flash--success", has_text="Old tablet").wait_for()
+
+    item = page.locator("#passkeys li", has=page.locator("input[value='Old tablet']"))
+    item.locator("input[name=name]").fill("Kitchen tablet")
+    item.locator("button[type=submit]").click()
+    page.locator("#passkeys .flash--success").wait_for()
+    assert page.locator("#passkeys input[value='Kitchen tablet']").count() == 1
+
+    item = page.locator("#passkeys li", has=page.locator("input[value='Kitchen tablet']"))
+    item.locator("a[href$='/remove']").click()
+    page.wait_for_url(re.compile(r".*/accounts/me/passkeys/\d+/remove$"))
+    assert "Kitchen tablet" in page.locator("h1").inner_text()
+    _no_violations(page)
+    page.click("#confirm-remove")
+    page.locator("#flashes .flash--success", has_text="Kitchen tablet").wait_for()
+    assert page.locator("#passkeys input[value='Kitchen tablet']").count() == 0
+
+
+def test_a_refused_passkey_prompt_says_so(page, authenticator):
+    cdp, authenticator_id = authenticator
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/accounts/me")
+    # The authenticator cannot verify the user: the browser refuses, the page explains.
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": authenticator_id,
+                                          "isUserVerified": False})
+    page.click("#add-passkey [data-passkey-start]")
+    status = page.locator("#add-passkey [data-passkey-status]")
+    status.filter(has_text="annulée ou a expiré").wait_for()
+    assert status.get_attribute("role") == "alert"
+    assert page.locator("#add-passkey [data-passkey-start]").is_enabled()
+
+
+def test_a_browser_without_passkeys_is_told_to_use_a_password(context, page):
+    page.add_init_script("delete window.PublicKeyCredential;")
+    page.goto("/accounts/sign-in")
+    assert page.locator("#passkey-sign-in [data-passkey-start]").is_hidden()
+    assert page.get_by_text("This device or browser cannot use passkeys.").is_visible()
+    assert page.locator("#password-form").is_visible()
+
+
+def test_account_pages_pass_axe(page, authenticator):
+    page.goto("/accounts/join")
+    _no_violations(page)
+    sign_in_with_password(page, "admin@demo.healthspace.test", "admin-demo-2026")
+    page.goto("/accounts/invitations")
+    page.select_option("#role", "professional")
+    page.fill("#profession", "Midwife")
+    page.fill("#rpps", "31313131313")
+    page.click("#invitation-form button[type=submit]")
+    code = page.locator("#new-code").inner_text()
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", code)
+    _no_violations(page)
+    page.goto("/accounts/reauth?next=/accounts/me")
+    _no_violations(page)
+    page.goto("/accounts/me")
+    page.click("#sign-out")
+    page.wait_for_url("**/accounts/sign-in")
+
+    # The invited midwife joins with a passkey.
+    page.goto(f"/accounts/join?code={code}")
+    assert "Midwife" in page.locator("#join").inner_text()
+    _no_violations(page)
+    page.fill("#display_name", "Sophie Sage-femme")
+    page.fill("#join-email", "sophie@example.test")
+    page.click("#join-passkey [data-passkey-start]")
+    page.wait_for_url("**/home")
+    assert "Sophie Sage-femme" in page.locator("h1").inner_text()
