@@ -13,6 +13,7 @@ import itertools
 import pytest
 
 from tests.circle.conftest import get
+from tests.security.matrix import in_process_sockets
 from webapp.extensions import db, socketio
 
 _ids = itertools.count(1)
@@ -28,6 +29,12 @@ def _post(app, author_id, conversation_id, body):
     with app.app_context():
         conversation = chat.get_conversation(get(author_id), conversation_id)
         chat.post_message(get(author_id), conversation, body, f"revocation-{next(_ids):05d}")
+
+
+@pytest.fixture(autouse=True)
+def _sockets_in_process():
+    with in_process_sockets():
+        yield
 
 
 @pytest.fixture

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -442,3 +443,27 @@ def disposable_cookie(scenario: Scenario, role: str) -> str | None:
         user = build_user(scenario.owner.id, ROLES[role])
         db.session.expunge(user)
     return session_cookie(scenario.app, user)
+
+
+@contextmanager
+def in_process_sockets():
+    """Socket.IO test clients cannot run over a message queue (the REDIS_URL run): for the
+    duration, rooms and emits use an in-process manager, as with one server process. The
+    cross-process path is proven by the chat's live-server tests."""
+    import socketio as python_socketio
+
+    from webapp.extensions import socketio
+
+    server = socketio.server
+    original = server.manager
+    if not isinstance(original, python_socketio.PubSubManager):
+        yield
+        return
+    manager = python_socketio.Manager()
+    manager.set_server(server)
+    manager.initialize()
+    server.manager = manager
+    try:
+        yield
+    finally:
+        server.manager = original
