@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,7 @@ def main() -> None:
             upgrade()
         with PushEndpoint() as endpoint:
             _populate(app, endpoint, args.reminders)
+            cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             started = time.time()
             workers = [subprocess.Popen(
                 [sys.executable, "-m", "flask", "reminders", "run", "--now", MINUTE.isoformat()],
@@ -112,6 +114,8 @@ def main() -> None:
             endpoint.wait_for(args.reminders, timeout=30)
             received = list(endpoint.received)
             errors = list(endpoint.errors)
+            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
         last = max((d.at for d in received), default=finished)
         tags = Counter(d.payload["tag"] for d in received)
         from sqlalchemy import func, select
@@ -138,6 +142,13 @@ def main() -> None:
             "statuses": statuses,
             "per_worker": sorted(per_worker.values(), reverse=True),
             "worker_exit_codes": [w.returncode for w in workers],
+            # Where the CPU went: the workers (both processes together) and the simulated
+            # push service (this process: VAPID checks and decryption of every message).
+            "cpu_seconds_workers": round(children.ru_utime + children.ru_stime, 1),
+            "cpu_seconds_push_service": round(
+                cpu_after.ru_utime + cpu_after.ru_stime
+                - cpu_before.ru_utime - cpu_before.ru_stime, 1),
+            "load_average_1min": os.getloadavg()[0],
             "worker_stderr_tail": [err[-300:] for _out, err in outputs if err.strip()][:2],
         }
         print(json.dumps(result, indent=2))

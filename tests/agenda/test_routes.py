@@ -335,3 +335,57 @@ def test_with_whom_free_text_is_sealed_and_kept(app, patient_client):
         appt = db.session.scalar(select(Appointment))
         assert appt.with_text == "M. Dupont, kinésithérapeute"
         assert appt.with_sealed and b"Dupont" not in appt.with_sealed
+
+
+def test_detail_edit_and_calendar_pages_with_and_without_htmx(app, patient_client, people):
+    with app.app_context():
+        patient = people.get("patient")
+        reminder_id = make_reminder(patient, patient, services.utcnow()).id
+    response = patient_client.post("/agenda/appointments", data={
+        "title": "Kiné", "starts": "2030-05-10T14:30"})
+    appointment_url = response.headers["Location"]
+    pages = {
+        f"/agenda/reminders/{reminder_id}": '<article id="reminder"',
+        f"/agenda/reminders/{reminder_id}/edit": '<form id="reminder-form"',
+        "/agenda/reminders/new": '<form id="reminder-form"',
+        appointment_url + "/edit": '<form id="appointment-form"',
+        "/agenda/appointments/new": '<form id="appointment-form"',
+        "/agenda/calendar": '<section id="calendar-feed"',
+    }
+    for url, root in pages.items():
+        full = patient_client.get(url)
+        assert full.status_code == 200, url
+        assert "<html" in full.get_data(as_text=True) and root in full.get_data(as_text=True)
+        fragment = patient_client.get(url, headers=HX).get_data(as_text=True)
+        assert fragment.lstrip().startswith(root), url
+
+
+def test_editing_a_reminder_keeps_its_rule_and_rebuilds_future_deliveries(app, patient_client,
+                                                                          people):
+    with app.app_context():
+        patient = people.get("patient")
+        reminder_id = make_reminder(patient, patient, services.utcnow()).id
+    response = patient_client.post(f"/agenda/reminders/{reminder_id}/edit", data={
+        "kind": "medication", "title": "Doliprane 500", "mode": "rrule",
+        "rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=30", "start": "2026-03-01"})
+    assert response.status_code == 302
+    with app.app_context():
+        reminder = db.session.get(Reminder, reminder_id)
+        assert reminder.title == "Doliprane 500"
+        pending = db.session.scalars(select(Delivery.due_at).where(
+            Delivery.reminder_id == reminder_id, Delivery.status == "pending")).all()
+        assert pending and {services_local_minute(d) for d in pending} == {(9, 30)}
+    bad = patient_client.post(f"/agenda/reminders/{reminder_id}/edit", data={
+        "kind": "medication", "title": "Doliprane 500", "mode": "rrule",
+        "rrule": "FREQ=MINUTELY", "start": "2026-03-01"})
+    assert bad.status_code == 422
+    with app.app_context():
+        assert db.session.get(Reminder, reminder_id).rrule == \
+            "RRULE:FREQ=DAILY;BYHOUR=9;BYMINUTE=30"
+
+
+def services_local_minute(utc):
+    from webapp.agenda import recurrence
+
+    local = recurrence.to_local(utc, "Europe/Paris")
+    return local.hour, local.minute
