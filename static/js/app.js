@@ -39,6 +39,13 @@
         root.removeAttribute(name);
       }
     });
+    // <body> keeps its element across a boosted swap: refresh the attributes that depend on
+    // the session (the CSRF token htmx sends, who is signed in), which change at sign-in.
+    ["hx-headers", "data-user-id"].forEach(function (name) {
+      if (doc.body && doc.body.hasAttribute(name)) {
+        document.body.setAttribute(name, doc.body.getAttribute(name));
+      }
+    });
     pendingHead = Array.prototype.slice.call(
       doc.head.querySelectorAll("script[src], link[rel=stylesheet][href]"));
   });

@@ -3,6 +3,7 @@ behaviour (boosted navigation, language switch, error swaps)."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -178,3 +179,29 @@ def test_theme_follows_the_phone(browser, live_server, scheme):
         assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(15, 20, 25)")
     finally:
         context.close()
+
+
+def test_boosted_navigation_refreshes_the_session_attributes_of_body(page, live_server):
+    # Signed in behind the page's back (as a passkey ceremony in another tab would): the next
+    # boosted navigation must carry the new session's CSRF token and user id on <body>.
+    page.goto("/accounts/sign-in")
+    assert page.locator("body").get_attribute("data-user-id") == ""
+    before = page.locator("body").get_attribute("hx-headers")
+    html = page.context.request.get("/accounts/sign-in").text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    page.context.request.post("/accounts/sign-in", form={
+        "email": PATIENT[0], "password": PATIENT[1], "csrf_token": token})
+    page.evaluate("window.__sameDocument = true")
+    page.click("a.brand")  # boosted: / redirects to /home
+    page.wait_for_url("**/home")
+    assert page.evaluate("window.__sameDocument === true")
+    assert page.locator("body").get_attribute("data-user-id") != ""
+    assert page.locator("body").get_attribute("hx-headers") != before
+    # A POST with the refreshed header token goes through (no CSRF refusal).
+    status = page.evaluate("""async () => {
+        const headers = JSON.parse(document.body.getAttribute('hx-headers'));
+        const body = new URLSearchParams({language: 'fr', next: '/home'});
+        const r = await fetch('/language', {method: 'POST', headers, body, redirect: 'manual'});
+        return r.type === 'opaqueredirect' ? 302 : r.status;
+    }""")
+    assert status == 302
