@@ -151,30 +151,27 @@ def _local_day_time(utc: datetime, user) -> str:
 
 def details_wanted(user_ids) -> set[int]:
     """Who among these chose to see details in notifications (one query for a batch)."""
-    from ..push.models import PushPreference
+    from ..push import services as push
 
-    ids = list(set(user_ids))
-    if not ids:
-        return set()
-    return set(db.session.scalars(select(PushPreference.user_id).where(
-        PushPreference.user_id.in_(ids), PushPreference.show_details.is_(True))))
+    return push.users_showing_details(set(user_ids))
 
 
 def payload_for(delivery: Delivery, details: bool | None = None) -> dict:
     """The push payload for one delivery, in the recipient's language.
 
     Health detail (titles, places) goes in only when the recipient chose to see details;
-    push.notification() enforces that. `details` False (known for the whole batch) skips
-    building the detailed text at all (and push.notification() asks nothing more).
+    push.notification() enforces that. `details` is that choice when the caller already knows
+    it for the whole batch (None: push asks the database).
     """
-    return _payload(delivery, detailed=details is not False)
-
-
-def _payload(delivery: Delivery, detailed: bool) -> dict:
     from ..push import services as push
+
+    detailed = details is not False
 
     def text(value):
         return value if detailed else None
+
+    def notification(*args, **kwargs):
+        return push.notification(*args, show_details=details, **kwargs)
 
     user = delivery.recipient
     language = user.language or current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -188,7 +185,7 @@ def _payload(delivery: Delivery, detailed: bool) -> dict:
                 if appt.place:
                     body += " · " + appt.place
             data["token"] = action_token(delivery.id)
-            return push.notification(
+            return notification(
                 user, kind="appointment", url=f"/agenda/appointments/{appt.id}",
                 tag=f"appointment-{appt.id}", title=text(appt.title), body=text(body),
                 actions=[("confirm", _l("Confirm"))], data=data)
@@ -198,7 +195,7 @@ def _payload(delivery: Delivery, detailed: bool) -> dict:
         url = f"/agenda/reminders/{reminder.id}"
         if delivery.kind == "watch":
             patient = delivery.patient
-            return push.notification(
+            return notification(
                 user, kind="reminder", url=url, tag=f"watch-{tag}",
                 title=text(_("%(name)s has not confirmed a dose", name=patient.display_name)),
                 body=text(f"{reminder.title} · {at}"), data=data)
@@ -206,7 +203,7 @@ def _payload(delivery: Delivery, detailed: bool) -> dict:
         actions = [("taken", _l("Taken")), ("snooze", _l("Snooze 10 min"))] if medication else []
         if actions:
             data["token"] = action_token(delivery.id)
-        return push.notification(
+        return notification(
             user, kind="medication" if medication else "reminder", url=url, tag=tag,
             title=text(reminder.title), body=text(at), actions=actions, data=data)
 
