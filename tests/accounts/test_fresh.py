@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 
-from webapp.accounts.models import Passkey, User
-from webapp.extensions import db
-
 from tests.accounts.conftest import JSON, register_passkey
 from tests.factories import PASSWORD
+from webapp.accounts.models import Passkey, User
+from webapp.extensions import db
 
 
 def _make_stale(client):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from tests.accounts.conftest import JSON
 from webapp.accounts import services
 from webapp.accounts.models import Invitation, Passkey, User
 from webapp.accounts.signals import invitation_redeemed
 from webapp.extensions import db
-
-from tests.accounts.conftest import JSON
 
 HX = {"HX-Request": "true"}
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from webapp.accounts.models import Passkey, User, WebAuthnChallenge
-from webapp.extensions import db
-
 from tests.accounts.authenticator import SoftAuthenticator
 from tests.accounts.conftest import JSON, passkey_sign_in, register_passkey
+from webapp.accounts.models import Passkey, User, WebAuthnChallenge
+from webapp.extensions import db
 
 
 def _passkeys(app, user_id):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from tests.factories import PASSWORD
 from webapp.accounts.models import User
 from webapp.extensions import db
-
-from tests.factories import PASSWORD
 
 
 def _sign_in(client, email, password, **headers):

@@ -11,13 +11,12 @@ from datetime import timedelta
 
 import pytest
 
-from webapp.accounts import services
-from webapp.accounts.models import Invitation, Passkey, User, WebAuthnChallenge
-from webapp.extensions import db
-
 from tests.accounts.authenticator import SoftAuthenticator, b64u
 from tests.accounts.conftest import JSON, register_passkey
 from tests.factories import PASSWORD
+from webapp.accounts import services
+from webapp.accounts.models import Invitation, Passkey, User, WebAuthnChallenge
+from webapp.extensions import db
 
 
 @pytest.fixture

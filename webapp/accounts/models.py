@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     PATIENT = "patient"
     RELATIVE = "relative"
     PROFESSIONAL = "professional"

@@ -7,7 +7,7 @@ into `{"error": ...}` with its 4xx status.
 
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, request, session, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required

@@ -343,7 +343,8 @@ def create_invitation(*, role: Role | str, created_by: User | None, email: str |
 
 
 def invite_by_admin(admin: User, *, role: str, email: str | None = None,
-                    profession: str | None = None, rpps: str | None = None) -> tuple[Invitation, str]:
+                    profession: str | None = None,
+                    rpps: str | None = None) -> tuple[Invitation, str]:
     policy.require(admin, "admin.invite")
     if role not in {r.value for r in Role}:
         raise UserError(_("Please choose a role from the list."), field="role")

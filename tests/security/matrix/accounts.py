@@ -6,8 +6,8 @@ a 404, never a 403 that would confirm it exists.
 
 import secrets
 
-from tests.security.matrix import ADMIN, NOT_FOUND, AnyOf, SIGN_IN, Route, expect
 from tests.factories import PASSWORD
+from tests.security.matrix import ADMIN, NOT_FOUND, SIGN_IN, AnyOf, Route, expect
 
 JSON = {"Accept": "application/json"}
 
