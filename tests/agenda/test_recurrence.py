@@ -121,3 +121,26 @@ def test_describe_reads_back_the_builder():
     rule = Builder(freq="weekly", times=("08:00", "20:00"), weekdays=("MO",),
                    start=date(2026, 3, 1)).rule()
     assert recurrence.describe(rule) == "Every week (Mon) · 08:00, 20:00"
+
+
+@pytest.mark.parametrize("builder", [
+    Builder(freq="daily", times=("08:00", "20:30"), start=date(2026, 3, 1)),
+    Builder(freq="weekly", times=("09:15",), weekdays=("MO", "FR"), start=date(2026, 3, 1),
+            until=date(2026, 6, 30)),
+    Builder(freq="monthly", times=("07:00",), start=date(2026, 3, 12)),
+    Builder(freq="yearly", times=("10:00",), start=date(2026, 10, 1)),
+    Builder(freq="once", times=("10:00",), start=date(2026, 9, 1)),
+])
+def test_a_builder_rule_reopens_in_the_builder(builder):
+    fields = recurrence.builder_fields(builder.rule(), builder.dtstart())
+    again = Builder(freq=fields["freq"], times=tuple(fields["times"]),
+                    weekdays=tuple(fields["weekdays"]),
+                    start=date.fromisoformat(fields["start"]),
+                    until=date.fromisoformat(fields["until"]) if fields["until"] else None)
+    assert again.rule() == builder.rule()
+
+
+def test_an_expert_rule_stays_an_expert_rule():
+    rule = recurrence.normalise("FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9;BYMINUTE=0",
+                                datetime(2026, 3, 1))
+    assert recurrence.builder_fields(rule, datetime(2026, 3, 1)) is None

@@ -389,3 +389,15 @@ def services_local_minute(utc):
 
     local = recurrence.to_local(utc, "Europe/Paris")
     return local.hour, local.minute
+
+
+def test_a_reminder_made_with_the_simple_form_is_edited_in_it(app, patient_client, people):
+    with app.app_context():
+        patient = people.get("patient")
+        reminder_id = make_reminder(patient, patient, services.utcnow(), freq="weekly",
+                                    weekdays=["TU", "SA"], times="07:45").id
+    html = patient_client.get(f"/agenda/reminders/{reminder_id}/edit").get_data(as_text=True)
+    assert 'value="builder" checked' in html
+    assert 'id="time-0" name="times" value="07:45"' in html
+    assert 'value="TU" checked' in html and 'value="SA" checked' in html
+    assert 'value="MO" checked' not in html

@@ -268,6 +268,50 @@ def describe(text: str) -> str:
     return f"{base} · {at}" if at else base
 
 
+def builder_fields(text: str, dtstart: datetime) -> dict | None:
+    """The friendly form's fields for a stored rule the builder could have made, else None
+    (an expert's RRULE is then edited as written)."""
+    try:
+        parts = [_parts(ln[6:] if ln.startswith("RRULE:") else ln) for ln in text.splitlines()]
+    except UserError:
+        return None
+    if not parts:
+        return None
+    shared = {k: v for k, v in parts[0].items() if k not in ("BYHOUR", "BYMINUTE")}
+    times = []
+    for p in parts:
+        if {k: v for k, v in p.items() if k not in ("BYHOUR", "BYMINUTE")} != shared:
+            return None
+        minute = p.get("BYMINUTE", "")
+        if not minute.isdigit() or not p.get("BYHOUR"):
+            return None
+        times += [f"{int(h):02d}:{int(minute):02d}" for h in p["BYHOUR"].split(",")
+                  if h.isdigit()]
+    freq = shared.pop("FREQ", None)
+    until = shared.pop("UNTIL", None)
+    fields = {"times": sorted(times), "start": dtstart.date().isoformat(), "until": "",
+              "weekdays": []}
+    if until:
+        if not re.fullmatch(r"\d{8}T235959", until):
+            return None
+        fields["until"] = f"{until[:4]}-{until[4:6]}-{until[6:8]}"
+    if freq == "DAILY" and shared == {"COUNT": "1"} and not until:
+        fields["freq"] = "once"
+    elif freq == "DAILY" and not shared:
+        fields["freq"] = "daily"
+    elif freq == "WEEKLY" and set(shared) == {"BYDAY"}:
+        fields["freq"] = "weekly"
+        fields["weekdays"] = shared["BYDAY"].split(",")
+    elif freq == "MONTHLY" and shared == {"BYMONTHDAY": str(dtstart.day)}:
+        fields["freq"] = "monthly"
+    elif freq == "YEARLY" and shared == {"BYMONTH": str(dtstart.month),
+                                         "BYMONTHDAY": str(dtstart.day)}:
+        fields["freq"] = "yearly"
+    else:
+        return None
+    return fields
+
+
 def parse_builder_form(form) -> Builder:
     """The builder's fields from a submitted form."""
     def parse_date(name: str, required: bool) -> date | None:

@@ -300,8 +300,12 @@ def reminder(reminder_id: int):
 
 
 def _reminder_data(reminder):
-    return dict(kind=reminder.kind, title=reminder.title, notes=reminder.notes, mode="rrule",
+    data = dict(kind=reminder.kind, title=reminder.title, notes=reminder.notes, mode="rrule",
                 rrule=reminder.rrule, start=f"{reminder.dtstart:%Y-%m-%d}")
+    simple = recurrence.builder_fields(reminder.rrule, reminder.dtstart)
+    if simple is not None:  # made with the friendly form: edit it there
+        data.update(simple, mode="builder")
+    return data
 
 
 @bp.route("/reminders/<int:reminder_id>/edit", methods=["GET", "POST"])
