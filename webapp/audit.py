@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ForeignKey, Index, String, event, func, or_
+from sqlalchemy import ForeignKey, Index, String, event, func, or_, tuple_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts.models import User
@@ -207,7 +207,8 @@ def history(patient_id: int, *, mine: bool, filters: Filters | None = None,
         q = q.where(AccessEvent.at < filters.until)
     if before:
         at, row_id = before
-        q = q.where(or_(AccessEvent.at < at, (AccessEvent.at == at) & (AccessEvent.id < row_id)))
+        # A row-value comparison lets SQLite and PostgreSQL seek the (patient_id, at, id) index.
+        q = q.where(tuple_(AccessEvent.at, AccessEvent.id) < tuple_(at, row_id))
     q = q.order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(limit)
     return list(db.session.scalars(q))
 
