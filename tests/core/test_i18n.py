@@ -91,4 +91,10 @@ def test_every_core_string_has_a_french_translation():
         for double, single in MARKED.findall(path.read_text(encoding="utf-8")):
             marked.add(double or single)
     assert len(marked) > 20
-    assert marked - {m.id for m in catalog if m.id} == set()
+    # Another domain may add a string to a shell page with its translation in its own catalog:
+    # the catalogs are merged at run time, so any of them counts.
+    translated = set()
+    for po in (HERE / "translations").glob("*/fr/LC_MESSAGES/messages.po"):
+        with open(po, "rb") as fh:
+            translated |= {m.id for m in read_po(fh) if m.id and m.string}
+    assert marked - translated == set()
