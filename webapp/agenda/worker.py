@@ -161,14 +161,15 @@ def payload_for(delivery: Delivery, details: bool | None = None) -> dict:
 
     Health detail (titles, places) goes in only when the recipient chose to see details;
     push.notification() enforces that. `details` is that choice when the caller already knows
-    it for the whole batch (None: push asks the database).
+    it for the whole batch (None: push asks the database). Without details, nothing sealed is
+    even opened.
     """
     from ..push import services as push
 
     detailed = details is not False
 
-    def text(value):
-        return value if detailed else None
+    def text(make):
+        return make() if detailed else None
 
     def notification(*args, **kwargs):
         return push.notification(*args, show_details=details, **kwargs)
@@ -179,33 +180,34 @@ def payload_for(delivery: Delivery, details: bool | None = None) -> dict:
     with force_locale(language):
         if delivery.kind == "appointment":
             appt = delivery.appointment
-            body = None
-            if detailed:
-                body = _local_day_time(appt.starts_at, user)
-                if appt.place:
-                    body += " · " + appt.place
             data["token"] = action_token(delivery.id)
             return notification(
                 user, kind="appointment", url=f"/agenda/appointments/{appt.id}",
-                tag=f"appointment-{appt.id}", title=text(appt.title), body=text(body),
+                tag=f"appointment-{appt.id}", title=text(lambda: appt.title),
+                body=text(lambda: " · ".join(x for x in (
+                    _local_day_time(appt.starts_at, user), appt.place) if x)),
                 actions=[("confirm", _l("Confirm"))], data=data)
         reminder = delivery.reminder
-        at = _local_time(delivery.occurrence_at, user)
         tag = f"reminder-{reminder.id}-{delivery.occurrence_at:%Y%m%d%H%M}"
         url = f"/agenda/reminders/{reminder.id}"
         if delivery.kind == "watch":
             patient = delivery.patient
             return notification(
                 user, kind="reminder", url=url, tag=f"watch-{tag}",
-                title=text(_("%(name)s has not confirmed a dose", name=patient.display_name)),
-                body=text(f"{reminder.title} · {at}"), data=data)
+                title=text(lambda: _("%(name)s has not confirmed a dose",
+                                     name=patient.display_name)),
+                body=text(lambda: f"{reminder.title} · "
+                                  f"{_local_time(delivery.occurrence_at, user)}"),
+                data=data)
         medication = reminder.kind == "medication"
         actions = [("taken", _l("Taken")), ("snooze", _l("Snooze 10 min"))] if medication else []
         if actions:
             data["token"] = action_token(delivery.id)
         return notification(
             user, kind="medication" if medication else "reminder", url=url, tag=tag,
-            title=text(reminder.title), body=text(at), actions=actions, data=data)
+            title=text(lambda: reminder.title),
+            body=text(lambda: _local_time(delivery.occurrence_at, user)),
+            actions=actions, data=data)
 
 
 def _should_skip(delivery: Delivery, taken: set) -> bool:
