@@ -15,7 +15,14 @@ def connect(sid, environ, auth):
 @sio.on("send_message", namespace="/chat")
 def send_message(sid, data):
     room = f"conversation:{data['conversation_id']}"
-    sio.emit("new_message", {"conversation_id": data["conversation_id"],
-                             "client_id": data["client_id"], "html": data["body"]},
-             room=room, namespace="/chat")
+    sio.emit(
+        "new_message",
+        {
+            "conversation_id": data["conversation_id"],
+            "client_id": data["client_id"],
+            "html": data["body"],
+        },
+        room=room,
+        namespace="/chat",
+    )
     return {"ok": True}

@@ -56,21 +56,39 @@ def prepare(instance: Path, database_url: str, users: int, group: int) -> dict:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_DIR": str(instance)})
     with app.app_context():
         upgrade()
-        db.session.execute(insert(User), [
-            {"email": f"pro{i}@bench.test", "display_name": f"Pro {i}", "role": "professional",
-             "profession": "Nurse", "rpps": f"{i + 1:011d}", "language": "en",
-             "timezone": "Europe/Paris", "large_text": False, "theme": "auto",
-             "session_token": f"bench-token-{i}", "active": True,
-             "webauthn_handle": os.urandom(32)} for i in range(users)])
+        db.session.execute(
+            insert(User),
+            [
+                {
+                    "email": f"pro{i}@bench.test",
+                    "display_name": f"Pro {i}",
+                    "role": "professional",
+                    "profession": "Nurse",
+                    "rpps": f"{i + 1:011d}",
+                    "language": "en",
+                    "timezone": "Europe/Paris",
+                    "large_text": False,
+                    "theme": "auto",
+                    "session_token": f"bench-token-{i}",
+                    "active": True,
+                    "webauthn_handle": os.urandom(32),
+                }
+                for i in range(users)
+            ],
+        )
         db.session.commit()
         ids = db.session.scalars(db.select(User.id).order_by(User.id)).all()
         rooms: dict[int, list[int]] = {}
         at = services.now()
         for start in range(0, len(ids) - group + 1, group):
-            members = ids[start:start + group]
-            conv = Conversation(kind="professional", created_by_id=members[0], created_at=at,
-                                last_activity_at=at, subject_sealed=services.crypto.seal(
-                                    "Bench", Conversation.subject_aad(at)))
+            members = ids[start : start + group]
+            conv = Conversation(
+                kind="professional",
+                created_by_id=members[0],
+                created_at=at,
+                last_activity_at=at,
+                subject_sealed=services.crypto.seal("Bench", Conversation.subject_aad(at)),
+            )
             conv.members = [ConversationMember(user_id=u, joined_at=at) for u in members]
             db.session.add(conv)
             db.session.flush()
@@ -87,8 +105,14 @@ def prepare(instance: Path, database_url: str, users: int, group: int) -> dict:
 
 
 def start_server(command: list[str], env: dict, url: str, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"),
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -123,8 +147,9 @@ def worker_rss_mb(master: subprocess.Popen) -> float | None:
     return None
 
 
-async def run_load(url: str, members: list[tuple[int, int, dict]], rate: float, seconds: float,
-                   drain: float = 5.0) -> dict:
+async def run_load(
+    url: str, members: list[tuple[int, int, dict]], rate: float, seconds: float, drain: float = 5.0
+) -> dict:
     """members: (user_id, conversation_id, connect kwargs). Returns latency figures."""
     import socketio
 
@@ -150,8 +175,9 @@ async def run_load(url: str, members: list[tuple[int, int, dict]], rate: float, 
                 received += 1
 
         async with semaphore:
-            await client.connect(url, namespaces=[NS], transports=["websocket"],
-                                 wait_timeout=30, **kwargs)
+            await client.connect(
+                url, namespaces=[NS], transports=["websocket"], wait_timeout=30, **kwargs
+            )
         clients.append(client)
         by_conversation.setdefault(conversation_id, []).append(client)
 
@@ -174,9 +200,16 @@ async def run_load(url: str, members: list[tuple[int, int, dict]], rate: float, 
         client_id = f"bench-{counter:08d}-{os.getpid()}"
         expected += len(group) - 1
         sent[client_id] = (time.perf_counter(), sender)
-        await sender.emit("send_message", {"conversation_id": conversation_id,
-                                           "client_id": client_id, "body": f"Bench {counter}"},
-                          namespace=NS, callback=acked)
+        await sender.emit(
+            "send_message",
+            {
+                "conversation_id": conversation_id,
+                "client_id": client_id,
+                "body": f"Bench {counter}",
+            },
+            namespace=NS,
+            callback=acked,
+        )
         next_at = t_start + counter * interval
         await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
     elapsed = time.perf_counter() - t_start
@@ -187,11 +220,15 @@ async def run_load(url: str, members: list[tuple[int, int, dict]], rate: float, 
     latencies.sort()
     pick = lambda q: round(latencies[min(len(latencies) - 1, int(len(latencies) * q))], 2)  # noqa: E731
     return {
-        "clients": len(clients), "messages_sent": counter,
+        "clients": len(clients),
+        "messages_sent": counter,
         "messages_per_second": round(counter / elapsed, 1),
-        "deliveries_expected": expected, "deliveries_received": received,
-        "lost": expected - received, "send_errors": errors,
-        "p50_ms": pick(0.50) if latencies else None, "p99_ms": pick(0.99) if latencies else None,
+        "deliveries_expected": expected,
+        "deliveries_received": received,
+        "lost": expected - received,
+        "send_errors": errors,
+        "p50_ms": pick(0.50) if latencies else None,
+        "p99_ms": pick(0.99) if latencies else None,
         "max_ms": round(latencies[-1], 2) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
     }
@@ -207,18 +244,24 @@ async def hold_idle(url: str, connect_kwargs: list[dict], master) -> dict:
     async def connect(kwargs):
         client = socketio.AsyncClient(reconnection=False)
         async with semaphore:
-            await client.connect(url, namespaces=[NS], transports=["websocket"],
-                                 wait_timeout=30, **kwargs)
+            await client.connect(
+                url, namespaces=[NS], transports=["websocket"], wait_timeout=30, **kwargs
+            )
         clients.append(client)
 
     await asyncio.gather(*(connect(k) for k in connect_kwargs), return_exceptions=True)
     await asyncio.sleep(5)
     after = worker_rss_mb(master)
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
-    return {"idle_connections": len(clients), "worker_rss_mb_before": before,
-            "worker_rss_mb_with_idle": after,
-            "kb_per_connection": round((after - before) * 1024 / max(1, len(clients)), 1)
-            if before and after else None, "target_rss_mb_at_most": 250}
+    return {
+        "idle_connections": len(clients),
+        "worker_rss_mb_before": before,
+        "worker_rss_mb_with_idle": after,
+        "kb_per_connection": round((after - before) * 1024 / max(1, len(clients)), 1)
+        if before and after
+        else None,
+        "target_rss_mb_at_most": 250,
+    }
 
 
 def main() -> None:
@@ -236,42 +279,78 @@ def main() -> None:
     data = prepare(instance, database_url, users, args.group)
     port = free_port()
     url = f"http://localhost:{port}"
-    env = {**os.environ, "HEALTHSPACE_INSTANCE": str(instance), "DATABASE_URL": database_url,
-           "HEALTHSPACE_ENV": "test", "SOCKETIO_ASYNC_MODE": "gevent", "WEBAUTHN_ORIGIN": url,
-           "RATELIMIT_ENABLED": "0", "BIND": f"localhost:{port}"}
+    env = {
+        **os.environ,
+        "HEALTHSPACE_INSTANCE": str(instance),
+        "DATABASE_URL": database_url,
+        "HEALTHSPACE_ENV": "test",
+        "SOCKETIO_ASYNC_MODE": "gevent",
+        "WEBAUTHN_ORIGIN": url,
+        "RATELIMIT_ENABLED": "0",
+        "BIND": f"localhost:{port}",
+    }
     gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
-    result: dict = {"server": "gunicorn -k gevent -w 1 -c gunicorn.conf.py",
-                    "database": database_url.split(":")[0], "clients": args.clients,
-                    "group": args.group, "offered_rate": args.rate, "seconds": args.seconds}
+    result: dict = {
+        "server": "gunicorn -k gevent -w 1 -c gunicorn.conf.py",
+        "database": database_url.split(":")[0],
+        "clients": args.clients,
+        "group": args.group,
+        "offered_rate": args.rate,
+        "seconds": args.seconds,
+    }
 
     in_rooms = [(uid, cid) for cid, members in data["rooms"].items() for uid in members]
-    in_rooms = in_rooms[:args.clients - args.clients % args.group]
-    app = start_server([gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], env, f"{url}/healthz",
-                       instance / "app.log")
+    in_rooms = in_rooms[: args.clients - args.clients % args.group]
+    app = start_server(
+        [gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"],
+        env,
+        f"{url}/healthz",
+        instance / "app.log",
+    )
     try:
-        members = [(uid, cid, {"headers": {"Cookie": f"session={data['cookies'][uid]}",
-                                           "User-Agent": UA}}) for uid, cid in in_rooms]
+        members = [
+            (uid, cid, {"headers": {"Cookie": f"session={data['cookies'][uid]}", "User-Agent": UA}})
+            for uid, cid in in_rooms
+        ]
         result["app"] = asyncio.run(run_load(url, members, args.rate, args.seconds))
         result["app"]["worker_rss_mb_after_load"] = worker_rss_mb(app)
-        idle = [{"headers": {"Cookie": f"session={data['cookies'][uid]}", "User-Agent": UA}}
-                for uid in data["ids"][:args.idle]]
+        idle = [
+            {"headers": {"Cookie": f"session={data['cookies'][uid]}", "User-Agent": UA}}
+            for uid in data["ids"][: args.idle]
+        ]
         result["idle"] = asyncio.run(hold_idle(url, idle, app))
     finally:
         stop(app)
 
     bare_port = free_port()
     bare_url = f"http://localhost:{bare_port}"
-    bare = start_server([gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "10000",
-                         "--no-control-socket", "-b", f"localhost:{bare_port}",
-                         "bench.bare_socketio:app"], env,
-                        f"{bare_url}/socket.io/?EIO=4&transport=polling", instance / "bare.log")
+    bare = start_server(
+        [
+            gunicorn,
+            "-k",
+            "gevent",
+            "-w",
+            "1",
+            "--worker-connections",
+            "10000",
+            "--no-control-socket",
+            "-b",
+            f"localhost:{bare_port}",
+            "bench.bare_socketio:app",
+        ],
+        env,
+        f"{bare_url}/socket.io/?EIO=4&transport=polling",
+        instance / "bare.log",
+    )
     try:
         members = [(uid, cid, {"auth": {"room": cid}}) for uid, cid in in_rooms]
         result["bare"] = asyncio.run(run_load(bare_url, members, args.rate, args.seconds))
     finally:
         stop(bare)
     if result["app"]["p99_ms"] and result["bare"]["p99_ms"]:
-        result["p99_ratio_app_to_bare"] = round(result["app"]["p99_ms"] / result["bare"]["p99_ms"], 2)
+        result["p99_ratio_app_to_bare"] = round(
+            result["app"]["p99_ms"] / result["bare"]["p99_ms"], 2
+        )
     result["targets"] = {"p99_ms": 50, "max_ms": 500, "lost": 0, "p99_ratio_at_most": 2}
     print(json.dumps(result, indent=2))
 

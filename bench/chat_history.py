@@ -45,14 +45,31 @@ def main() -> None:
     from webapp.chat.models import Conversation, Message
     from webapp.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
-                      "INSTANCE_DIR": str(tmp), "TESTING": True})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": False,
+            "INSTANCE_DIR": str(tmp),
+            "TESTING": True,
+        }
+    )
     with app.app_context():
         upgrade()
-        a = accounts.create_user(email="a@bench.test", display_name="A", role="professional",
-                                 profession="Nurse", rpps="11111111111", password="bench-password-1")
-        b = accounts.create_user(email="b@bench.test", display_name="B", role="professional",
-                                 profession="GP", rpps="22222222222")
+        a = accounts.create_user(
+            email="a@bench.test",
+            display_name="A",
+            role="professional",
+            profession="Nurse",
+            rpps="11111111111",
+            password="bench-password-1",
+        )
+        b = accounts.create_user(
+            email="b@bench.test",
+            display_name="B",
+            role="professional",
+            profession="GP",
+            rpps="22222222222",
+        )
         db.session.commit()
         sizes = {"small": args.small, "big": args.big}
         conversations = {}
@@ -64,23 +81,32 @@ def main() -> None:
             for i in range(n):
                 cid = f"{label}-{i:07d}-bench"
                 author = a.id if i % 2 else b.id
-                batch.append({"conversation_id": conv.id, "author_id": author, "client_id": cid,
-                              "body_sealed": services.crypto.seal(f"Message {i} of {label}",
-                                                                  Message.body_aad(cid)),
-                              "created_at": start})
+                batch.append(
+                    {
+                        "conversation_id": conv.id,
+                        "author_id": author,
+                        "client_id": cid,
+                        "body_sealed": services.crypto.seal(
+                            f"Message {i} of {label}", Message.body_aad(cid)
+                        ),
+                        "created_at": start,
+                    }
+                )
                 if len(batch) == 5000:
                     db.session.execute(insert(Message), batch)
                     batch = []
             if batch:
                 db.session.execute(insert(Message), batch)
-            last = db.session.scalar(db.select(db.func.max(Message.id)).where(
-                Message.conversation_id == conv.id))
+            last = db.session.scalar(
+                db.select(db.func.max(Message.id)).where(Message.conversation_id == conv.id)
+            )
             db.session.get(Conversation, conv.id).last_message_id = last
             db.session.commit()
         middles = {}
         for label, cid in conversations.items():
-            ids = db.session.scalars(db.select(Message.id).where(Message.conversation_id == cid)
-                                     .order_by(Message.id)).all()
+            ids = db.session.scalars(
+                db.select(Message.id).where(Message.conversation_id == cid).order_by(Message.id)
+            ).all()
             middles[label] = ids[len(ids) // 2]
 
     client = app.test_client()
@@ -89,10 +115,12 @@ def main() -> None:
     paths = {}
     for label, cid in conversations.items():
         paths[f"open_{label}"] = (f"/chat/{cid}", None)
-        paths[f"older_page_{label}"] = (f"/chat/{cid}/messages?before={middles[label]}",
-                                        {"HX-Request": "true"})
+        paths[f"older_page_{label}"] = (
+            f"/chat/{cid}/messages?before={middles[label]}",
+            {"HX-Request": "true"},
+        )
     samples: dict[str, list[float]] = {key: [] for key in paths}
-    for key, (path, headers) in paths.items():  # warm every path once
+    for path, headers in paths.values():  # warm every path once
         client.get(path, headers=headers)
     # Interleaved, so drift on a shared machine hits both sizes alike.
     for _ in range(args.runs):
@@ -104,15 +132,20 @@ def main() -> None:
 
     def summary(values):
         values = sorted(values)
-        return {"median_ms": round(statistics.median(values), 2),
-                "p95_ms": round(values[max(0, int(len(values) * 0.95) - 1)], 2)}
+        return {
+            "median_ms": round(statistics.median(values), 2),
+            "p95_ms": round(values[max(0, int(len(values) * 0.95) - 1)], 2),
+        }
 
     result = {"database": url.split(":")[0], "runs": args.runs, "sizes": sizes}
     for key, values in samples.items():
         result[key] = summary(values)
-    result["ratio_open"] = round(result["open_big"]["median_ms"] / result["open_small"]["median_ms"], 2)
+    result["ratio_open"] = round(
+        result["open_big"]["median_ms"] / result["open_small"]["median_ms"], 2
+    )
     result["ratio_older_page"] = round(
-        result["older_page_big"]["median_ms"] / result["older_page_small"]["median_ms"], 2)
+        result["older_page_big"]["median_ms"] / result["older_page_small"]["median_ms"], 2
+    )
     result["target_ratio_at_most"] = 1.3
     print(json.dumps(result, indent=2))
 

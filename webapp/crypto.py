@@ -121,8 +121,10 @@ class Keyring:
             )
         key_id = _new_key_id(self.keys)
         key = secrets.token_bytes(KEY_BYTES)
-        data = {"current": key_id,
-                "keys": {**{k: _b64(v) for k, v in self.keys.items()}, key_id: _b64(key)}}
+        data = {
+            "current": key_id,
+            "keys": {**{k: _b64(v) for k, v in self.keys.items()}, key_id: _b64(key)},
+        }
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -172,7 +174,7 @@ def _split(sealed: bytes) -> tuple[str, bytes, bytes]:
         raise CryptoError("not a sealed value")
     n = sealed[1]
     header = sealed[: 2 + n]
-    rest = sealed[2 + n:]
+    rest = sealed[2 + n :]
     if len(header) != 2 + n or len(rest) < NONCE_BYTES + 16:
         raise CryptoError("truncated sealed value")
     return header[2:].decode("ascii"), header, rest
@@ -183,6 +185,7 @@ def key_id_of(sealed: bytes) -> str:
 
 
 # ---- the app's keyring and the registry of sealed columns ------------------------------
+
 
 def keyring(app=None) -> Keyring:
     """The keyring of `app` (default: the current app), loaded once per app."""
@@ -256,6 +259,7 @@ def reseal_all(session, ring: Keyring, batch: int = 500) -> Iterator[tuple[str, 
 
 # ---- `flask keys …` --------------------------------------------------------------------
 
+
 def cli_group():
     import click
     from flask.cli import AppGroup, with_appcontext
@@ -263,8 +267,11 @@ def cli_group():
     keys = AppGroup("keys", help="Encryption keys for data at rest.")
 
     @keys.command("rotate")
-    @click.option("--no-new-key", is_flag=True,
-                  help="Only re-seal under the current key (keys from HEALTHSPACE_KEYS).")
+    @click.option(
+        "--no-new-key",
+        is_flag=True,
+        help="Only re-seal under the current key (keys from HEALTHSPACE_KEYS).",
+    )
     @with_appcontext
     def rotate(no_new_key: bool) -> None:
         """Make a new key current and re-seal every sealed value under it."""

@@ -396,7 +396,9 @@
     if (!section || !window.htmx) return;
     clearTimeout(listTimer);
     listTimer = setTimeout(function () {
-      htmx.ajax("GET", section.getAttribute("data-refresh-url"), { target: "#conversation-list", swap: "outerHTML" });
+      // The person may have left the list meanwhile (a boosted navigation).
+      var current = document.getElementById("conversation-list");
+      if (current) htmx.ajax("GET", current.getAttribute("data-refresh-url"), { target: current, swap: "outerHTML" });
     }, 300);
   }
 })();

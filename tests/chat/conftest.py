@@ -40,8 +40,9 @@ def circle(app, make_user):
         give(patient, relative, "messages,agenda")
         give(patient, nurse, "messages,agenda,documents")
         give(patient, doctor, "agenda")
-    return SimpleNamespace(patient=patient, relative=relative, nurse=nurse, doctor=doctor,
-                           stranger=stranger)
+    return SimpleNamespace(
+        patient=patient, relative=relative, nurse=nurse, doctor=doctor, stranger=stranger
+    )
 
 
 @pytest.fixture
@@ -51,6 +52,19 @@ def conversation(app, circle):
 
     with app.app_context():
         conv = services.start_conversation(
-            get(circle.nurse), patient=get(circle.patient),
-            member_ids=[circle.relative.id], subject="Dressing change")
+            get(circle.nurse),
+            patient=get(circle.patient),
+            member_ids=[circle.relative.id],
+            subject="Dressing change",
+        )
         return conv.id
+
+
+@pytest.fixture(autouse=True)
+def _sockets_in_process():
+    """Socket.IO test clients need an in-process manager even in the REDIS_URL run; the
+    cross-process path is tested with real server processes in test_live.py."""
+    from tests.security.matrix import in_process_sockets
+
+    with in_process_sockets():
+        yield

@@ -28,8 +28,11 @@ def main(argv: list[str]) -> None:
         elif command == "messages":
             from webapp.chat.models import Message
 
-            rows = db.session.scalars(db.select(Message).where(
-                Message.conversation_id == int(argv[1])).order_by(Message.id))
+            rows = db.session.scalars(
+                db.select(Message)
+                .where(Message.conversation_id == int(argv[1]))
+                .order_by(Message.id)
+            )
             print(json.dumps([[m.id, m.client_id, m.body] for m in rows]))
         elif command == "revoke":
             from webapp.accounts.models import User
@@ -37,8 +40,9 @@ def main(argv: list[str]) -> None:
             from webapp.circle.models import Grant
 
             patient = db.session.get(User, int(argv[1]))
-            grant = db.session.scalar(db.select(Grant).filter_by(
-                patient_id=patient.id, grantee_id=int(argv[2])))
+            grant = db.session.scalar(
+                db.select(Grant).filter_by(patient_id=patient.id, grantee_id=int(argv[2]))
+            )
             circle.revoke_grant(patient, grant.id)
             print(json.dumps({"revoked": grant.id}))
         elif command == "post":
@@ -49,8 +53,9 @@ def main(argv: list[str]) -> None:
             from webapp.chat.models import Conversation
 
             conv = db.session.get(Conversation, int(argv[1]))
-            message, _ = services.post_message(db.session.get(User, int(argv[2])), conv,
-                                               " ".join(argv[3:]), secrets.token_hex(12))
+            message, _ = services.post_message(
+                db.session.get(User, int(argv[2])), conv, " ".join(argv[3:]), secrets.token_hex(12)
+            )
             print(json.dumps({"id": message.id}))
 
 
@@ -67,21 +72,39 @@ def _circle() -> dict:
     tag = secrets.token_hex(4)
     password = "live-test-password-" + tag
     people = {}
-    for key, role, extra in [("patient", "patient", {}), ("relative", "relative", {}),
-                             ("nurse", "professional", {"profession": "Nurse",
-                                                        "rpps": str(10**10 + int(tag, 16) % 10**9)})]:
-        user = accounts.create_user(email=f"{key}-{tag}@live.test", display_name=f"{key.title()} {tag}",
-                                    role=role, language="en", **extra)
+    for key, role, extra in [
+        ("patient", "patient", {}),
+        ("relative", "relative", {}),
+        (
+            "nurse",
+            "professional",
+            {"profession": "Nurse", "rpps": str(10**10 + int(tag, 16) % 10**9)},
+        ),
+    ]:
+        user = accounts.create_user(
+            email=f"{key}-{tag}@live.test",
+            display_name=f"{key.title()} {tag}",
+            role=role,
+            language="en",
+            **extra,
+        )
         user.password_hash = PasswordHasher().hash(password)
         people[key] = user
     db.session.commit()
     circle.grant(people["patient"], people["relative"], "messages", None)
     circle.grant(people["patient"], people["nurse"], "messages", None)
     db.session.commit()
-    conv = chat.start_conversation(people["nurse"], patient=people["patient"],
-                                   member_ids=[people["relative"].id], subject="Live test")
-    return {"password": password, "conversation": conv.id,
-            **{k: {"id": u.id, "email": u.email} for k, u in people.items()}}
+    conv = chat.start_conversation(
+        people["nurse"],
+        patient=people["patient"],
+        member_ids=[people["relative"].id],
+        subject="Live test",
+    )
+    return {
+        "password": password,
+        "conversation": conv.id,
+        **{k: {"id": u.id, "email": u.email} for k, u in people.items()},
+    }
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from tests.chat.conftest import client_id, get
 from webapp.chat import services
-from webapp.chat.models import Conversation, Message
+from webapp.chat.models import Message
 from webapp.extensions import db, socketio
 
 NS = "/chat"
@@ -44,10 +44,18 @@ def test_anonymous_connections_are_refused(app):
 
 
 def test_send_message_acks_and_reaches_the_other_member(app, connect, circle, conversation):
-    nurse, patient, stranger = connect(circle.nurse), connect(circle.patient), connect(circle.stranger)
+    nurse, patient, stranger = (
+        connect(circle.nurse),
+        connect(circle.patient),
+        connect(circle.stranger),
+    )
     cid = client_id()
-    ack = nurse.emit("send_message", {"conversation_id": conversation, "client_id": cid,
-                                      "body": "Je passe à 9h"}, namespace=NS, callback=True)
+    ack = nurse.emit(
+        "send_message",
+        {"conversation_id": conversation, "client_id": cid, "body": "Je passe à 9h"},
+        namespace=NS,
+        callback=True,
+    )
     assert ack["ok"] and ack["created"] and ack["client_id"] == cid
     assert "Je passe à 9h" in ack["html"]
     received = events(patient, "new_message")
@@ -55,8 +63,12 @@ def test_send_message_acks_and_reaches_the_other_member(app, connect, circle, co
     assert received[0]["html"] == ack["html"]
     assert events(stranger, "new_message") == []
     # A retry of the same message is answered, not stored or delivered twice.
-    again = nurse.emit("send_message", {"conversation_id": conversation, "client_id": cid,
-                                        "body": "Je passe à 9h"}, namespace=NS, callback=True)
+    again = nurse.emit(
+        "send_message",
+        {"conversation_id": conversation, "client_id": cid, "body": "Je passe à 9h"},
+        namespace=NS,
+        callback=True,
+    )
     assert again["ok"] and not again["created"] and again["id"] == ack["id"]
     assert events(patient, "new_message") == []
     assert _count(app) == 1
@@ -64,61 +76,96 @@ def test_send_message_acks_and_reaches_the_other_member(app, connect, circle, co
 
 def test_sync_replays_everything_after_the_last_id(app, connect, circle, conversation):
     nurse = connect(circle.nurse)
-    ids = [nurse.emit("send_message", {"conversation_id": conversation, "client_id": client_id(),
-                                       "body": f"m{n}"}, namespace=NS, callback=True)["id"]
-           for n in range(5)]
+    ids = [
+        nurse.emit(
+            "send_message",
+            {"conversation_id": conversation, "client_id": client_id(), "body": f"m{n}"},
+            namespace=NS,
+            callback=True,
+        )["id"]
+        for n in range(5)
+    ]
     patient = connect(circle.patient)
-    reply = patient.emit("sync", {"conversation_id": conversation, "after_id": ids[1]},
-                         namespace=NS, callback=True)
+    reply = patient.emit(
+        "sync", {"conversation_id": conversation, "after_id": ids[1]}, namespace=NS, callback=True
+    )
     assert reply["ok"] and not reply["more"]
     assert [m["id"] for m in reply["messages"]] == ids[2:]
-    everything = patient.emit("sync", {"conversation_id": conversation, "after_id": None},
-                              namespace=NS, callback=True)
+    everything = patient.emit(
+        "sync", {"conversation_id": conversation, "after_id": None}, namespace=NS, callback=True
+    )
     assert [m["id"] for m in everything["messages"]] == ids
 
 
 def test_typing_goes_to_the_others_only(connect, circle, conversation):
     nurse, patient = connect(circle.nurse), connect(circle.patient)
-    assert nurse.emit("typing", {"conversation_id": conversation}, namespace=NS, callback=True)["ok"]
-    assert events(patient, "typing") == [{"conversation_id": conversation,
-                                          "user_id": circle.nurse.id, "name": "Nadia Benali"}]
+    assert nurse.emit("typing", {"conversation_id": conversation}, namespace=NS, callback=True)[
+        "ok"
+    ]
+    assert events(patient, "typing") == [
+        {"conversation_id": conversation, "user_id": circle.nurse.id, "name": "Nadia Benali"}
+    ]
     assert events(nurse, "typing") == []
 
 
 def test_delivered_then_read_receipts_reach_the_author(connect, circle, conversation):
     nurse, patient = connect(circle.nurse), connect(circle.patient)
-    ack = nurse.emit("send_message", {"conversation_id": conversation, "client_id": client_id(),
-                                      "body": "x"}, namespace=NS, callback=True)
+    ack = nurse.emit(
+        "send_message",
+        {"conversation_id": conversation, "client_id": client_id(), "body": "x"},
+        namespace=NS,
+        callback=True,
+    )
     nurse.get_received(NS)
-    patient.emit("delivered", {"conversation_id": conversation, "message_id": ack["id"]},
-                 namespace=NS, callback=True)
-    patient.emit("read", {"conversation_id": conversation, "message_id": ack["id"]},
-                 namespace=NS, callback=True)
+    patient.emit(
+        "delivered",
+        {"conversation_id": conversation, "message_id": ack["id"]},
+        namespace=NS,
+        callback=True,
+    )
+    patient.emit(
+        "read",
+        {"conversation_id": conversation, "message_id": ack["id"]},
+        namespace=NS,
+        callback=True,
+    )
     receipts = events(nurse, "receipt")
     assert [(r["kind"], r["user_id"], r["up_to"]) for r in receipts] == [
-        ("delivered", circle.patient.id, ack["id"]), ("read", circle.patient.id, ack["id"])]
+        ("delivered", circle.patient.id, ack["id"]),
+        ("read", circle.patient.id, ack["id"]),
+    ]
     # Reading twice says nothing new.
-    patient.emit("read", {"conversation_id": conversation, "message_id": ack["id"]},
-                 namespace=NS, callback=True)
+    patient.emit(
+        "read",
+        {"conversation_id": conversation, "message_id": ack["id"]},
+        namespace=NS,
+        callback=True,
+    )
     assert events(nurse, "receipt") == []
 
 
-@pytest.mark.parametrize("event, payload", [
-    ("send_message", None), ("send_message", "text"), ("send_message", [1, 2]),
-    ("send_message", {}), ("send_message", {"conversation_id": "abc", "body": "x",
-                                            "client_id": "abcdefgh1"}),
-    ("send_message", {"conversation_id": True, "body": "x", "client_id": "abcdefgh2"}),
-    ("send_message", {"conversation_id": 10**30, "body": "x", "client_id": "abcdefgh3"}),
-    ("send_message", {"conversation_id": "CONV", "body": "", "client_id": "abcdefgh4"}),
-    ("send_message", {"conversation_id": "CONV", "body": "x" * 4001, "client_id": "abcdefgh5"}),
-    ("send_message", {"conversation_id": "CONV", "body": ["x"], "client_id": "abcdefgh6"}),
-    ("send_message", {"conversation_id": "CONV", "body": "x", "client_id": "bad id"}),
-    ("send_message", {"conversation_id": "CONV", "body": "x", "client_id": {"a": 1}}),
-    ("sync", {"conversation_id": "CONV", "after_id": "x"}),
-    ("sync", {"conversation_id": "CONV", "after_id": -5}),
-    ("read", {"conversation_id": "CONV", "message_id": {"x": 1}}),
-    ("typing", 12), ("delivered", None),
-])
+@pytest.mark.parametrize(
+    "event, payload",
+    [
+        ("send_message", None),
+        ("send_message", "text"),
+        ("send_message", [1, 2]),
+        ("send_message", {}),
+        ("send_message", {"conversation_id": "abc", "body": "x", "client_id": "abcdefgh1"}),
+        ("send_message", {"conversation_id": True, "body": "x", "client_id": "abcdefgh2"}),
+        ("send_message", {"conversation_id": 10**30, "body": "x", "client_id": "abcdefgh3"}),
+        ("send_message", {"conversation_id": "CONV", "body": "", "client_id": "abcdefgh4"}),
+        ("send_message", {"conversation_id": "CONV", "body": "x" * 4001, "client_id": "abcdefgh5"}),
+        ("send_message", {"conversation_id": "CONV", "body": ["x"], "client_id": "abcdefgh6"}),
+        ("send_message", {"conversation_id": "CONV", "body": "x", "client_id": "bad id"}),
+        ("send_message", {"conversation_id": "CONV", "body": "x", "client_id": {"a": 1}}),
+        ("sync", {"conversation_id": "CONV", "after_id": "x"}),
+        ("sync", {"conversation_id": "CONV", "after_id": -5}),
+        ("read", {"conversation_id": "CONV", "message_id": {"x": 1}}),
+        ("typing", 12),
+        ("delivered", None),
+    ],
+)
 def test_malformed_payloads_get_a_clear_refusal(app, connect, circle, conversation, event, payload):
     nurse = connect(circle.nurse)
     if isinstance(payload, dict) and payload.get("conversation_id") == "CONV":
@@ -132,11 +179,15 @@ def test_malformed_payloads_get_a_clear_refusal(app, connect, circle, conversati
 def test_outsiders_cannot_send_sync_or_type(app, connect, circle, conversation):
     stranger, doctor = connect(circle.stranger), connect(circle.doctor)
     for sio in (stranger, doctor):
-        for event, payload in [("send_message", {"conversation_id": conversation, "body": "x",
-                                                  "client_id": client_id()}),
-                               ("sync", {"conversation_id": conversation}),
-                               ("typing", {"conversation_id": conversation}),
-                               ("read", {"conversation_id": conversation, "message_id": 1})]:
+        for event, payload in [
+            (
+                "send_message",
+                {"conversation_id": conversation, "body": "x", "client_id": client_id()},
+            ),
+            ("sync", {"conversation_id": conversation}),
+            ("typing", {"conversation_id": conversation}),
+            ("read", {"conversation_id": conversation, "message_id": 1}),
+        ]:
             reply = sio.emit(event, payload, namespace=NS, callback=True)
             assert reply == {"ok": False, "error": "You do not have access to this.", "status": 403}
     assert _count(app) == 0
@@ -145,10 +196,18 @@ def test_outsiders_cannot_send_sync_or_type(app, connect, circle, conversation):
 def test_forged_client_id_over_the_socket(app, connect, circle, conversation):
     nurse, relative = connect(circle.nurse), connect(circle.relative)
     cid = client_id()
-    assert nurse.emit("send_message", {"conversation_id": conversation, "client_id": cid,
-                                       "body": "mine"}, namespace=NS, callback=True)["ok"]
-    reply = relative.emit("send_message", {"conversation_id": conversation, "client_id": cid,
-                                           "body": "forged"}, namespace=NS, callback=True)
+    assert nurse.emit(
+        "send_message",
+        {"conversation_id": conversation, "client_id": cid, "body": "mine"},
+        namespace=NS,
+        callback=True,
+    )["ok"]
+    reply = relative.emit(
+        "send_message",
+        {"conversation_id": conversation, "client_id": cid, "body": "forged"},
+        namespace=NS,
+        callback=True,
+    )
     assert reply["ok"] is False and reply["status"] == 409
     assert _count(app) == 1
 
@@ -156,13 +215,16 @@ def test_forged_client_id_over_the_socket(app, connect, circle, conversation):
 def test_new_conversation_rooms_are_joined_live(app, connect, circle):
     patient = connect(circle.patient)
     with app.app_context():
-        conv = services.start_conversation(get(circle.nurse), patient=get(circle.patient),
-                                           member_ids=[], subject="New")
+        conv = services.start_conversation(
+            get(circle.nurse), patient=get(circle.patient), member_ids=[], subject="New"
+        )
         services.post_message(get(circle.nurse), conv, "hello", client_id())
         conv_id = conv.id
     received = patient.get_received(NS)
     assert [(e["name"], e["args"][0]["conversation_id"]) for e in received] == [
-        ("list_changed", conv_id), ("new_message", conv_id)]
+        ("list_changed", conv_id),
+        ("new_message", conv_id),
+    ]
 
 
 def test_revoked_relative_stops_receiving_at_once(app, connect, circle, conversation):
@@ -172,9 +234,16 @@ def test_revoked_relative_stops_receiving_at_once(app, connect, circle, conversa
     from webapp.circle.models import Grant
 
     relative, nurse = connect(circle.relative), connect(circle.nurse)
-    send = lambda body: nurse.emit("send_message", {"conversation_id": conversation,  # noqa: E731
-                                                    "client_id": client_id(), "body": body},
-                                   namespace=NS, callback=True)
+    send = lambda body: nurse.emit(  # noqa: E731
+        "send_message",
+        {
+            "conversation_id": conversation,
+            "client_id": client_id(),
+            "body": body,
+        },
+        namespace=NS,
+        callback=True,
+    )
     send("before")
     assert [m["conversation_id"] for m in events(relative, "new_message")] == [conversation]
     with app.app_context():
@@ -187,19 +256,28 @@ def test_revoked_relative_stops_receiving_at_once(app, connect, circle, conversa
     assert reply["ok"] is False and reply["status"] == 403
 
 
-def test_push_goes_to_members_without_a_live_connection(app, connect, circle, conversation,
-                                                        monkeypatch):
+def test_push_goes_to_members_without_a_live_connection(
+    app, connect, circle, conversation, monkeypatch
+):
     """Nobody connected but the nurse: the patient and Claire get a push with no health content."""
     from webapp.push import services as push
 
     sent = []
-    monkeypatch.setattr(push, "send", lambda user, payload, **kw: sent.append(
-        (user.id, payload, kw)) or 1)
+    monkeypatch.setattr(
+        push, "send", lambda user, payload, **kw: sent.append((user.id, payload, kw)) or 1
+    )
     nurse = connect(circle.nurse)
     connect(circle.relative)
-    nurse.emit("send_message", {"conversation_id": conversation, "client_id": client_id(),
-                                "body": "Résultats de la prise de sang"}, namespace=NS,
-               callback=True)
+    nurse.emit(
+        "send_message",
+        {
+            "conversation_id": conversation,
+            "client_id": client_id(),
+            "body": "Résultats de la prise de sang",
+        },
+        namespace=NS,
+        callback=True,
+    )
     assert [uid for uid, *_ in sent] == [circle.patient.id]
     uid, payload, kw = sent[0]
     assert payload["title"] == "New secure message" and payload["url"] == f"/chat/{conversation}"

@@ -25,8 +25,14 @@ UA = "healthspace-live-test/1.0"
 
 
 def setup(server: LiveServer, *args) -> dict | list:
-    result = subprocess.run([sys.executable, "-m", "tests.chat.live_setup", *map(str, args)],
-                            cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.chat.live_setup", *map(str, args)],
+        cwd=ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -36,8 +42,12 @@ def sign_in(server: LiveServer, email: str, password: str) -> str:
     http.headers["User-Agent"] = UA
     page = http.get(f"{server.url}/accounts/sign-in", timeout=10).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = http.post(f"{server.url}/accounts/sign-in", allow_redirects=False, timeout=10,
-                         data={"email": email, "password": password, "csrf_token": token})
+    response = http.post(
+        f"{server.url}/accounts/sign-in",
+        allow_redirects=False,
+        timeout=10,
+        data={"email": email, "password": password, "csrf_token": token},
+    )
     assert response.status_code in (302, 303, 204), response.text[:300]
     return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
@@ -50,13 +60,19 @@ class Member:
         self.received: dict[int, str] = {}
         self.events: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2,
-                                   reconnection_delay_max=1, request_timeout=10)
+        self.sio = socketio.Client(
+            reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1, request_timeout=10
+        )
         self.sio.on("new_message", self._on_message, namespace=NS)
         self.sio.on("access_lost", lambda d: self.events.append(("access_lost", d)), namespace=NS)
         self.sio.on("connect", self._on_connect, namespace=NS)
-        self.sio.connect(server.url, namespaces=[NS], transports=["websocket"], wait_timeout=10,
-                         headers={"Cookie": cookie, "User-Agent": UA})
+        self.sio.connect(
+            server.url,
+            namespaces=[NS],
+            transports=["websocket"],
+            wait_timeout=10,
+            headers={"Cookie": cookie, "User-Agent": UA},
+        )
 
     def _on_message(self, data):
         with self.lock:
@@ -71,8 +87,12 @@ class Member:
         try:
             while True:
                 after = max(self.received, default=0)
-                reply = self.sio.call("sync", {"conversation_id": self.conversation,
-                                               "after_id": after or None}, namespace=NS, timeout=5)
+                reply = self.sio.call(
+                    "sync",
+                    {"conversation_id": self.conversation, "after_id": after or None},
+                    namespace=NS,
+                    timeout=5,
+                )
                 if not reply or not reply.get("ok"):
                     return
                 with self.lock:
@@ -87,9 +107,12 @@ class Member:
         """The outbox: resend the same message until the server acknowledges it."""
         while time.monotonic() < deadline:
             try:
-                ack = self.sio.call("send_message", {"conversation_id": self.conversation,
-                                                     "client_id": client_id, "body": body},
-                                    namespace=NS, timeout=5)
+                ack = self.sio.call(
+                    "send_message",
+                    {"conversation_id": self.conversation, "client_id": client_id, "body": body},
+                    namespace=NS,
+                    timeout=5,
+                )
             except socketio.exceptions.SocketIOError:
                 time.sleep(0.1)
                 continue

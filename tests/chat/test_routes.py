@@ -18,8 +18,9 @@ def _count(app):
 
 def _post(app, who, conversation, body):
     with app.app_context():
-        return services.post_message(get(who), db.session.get(Conversation, conversation), body,
-                                     client_id())[0].id
+        return services.post_message(
+            get(who), db.session.get(Conversation, conversation), body, client_id()
+        )[0].id
 
 
 def test_list_full_page_and_fragment(app, client, login, circle, conversation):
@@ -32,9 +33,13 @@ def test_list_full_page_and_fragment(app, client, login, circle, conversation):
     assert 'id="emergency-notice"' in html
     assert re.search(r'id="unread-badge" class="badge" >1<', html)
     fragment = client.get("/chat/?filter=unread", headers=HX).get_data(as_text=True)
-    assert fragment.lstrip().startswith('<section id="conversation-list"') and "<html" not in fragment
+    assert (
+        fragment.lstrip().startswith('<section id="conversation-list"') and "<html" not in fragment
+    )
     assert "Bonjour Jeanne" in fragment
-    assert "No conversation matches" in client.get("/chat/?q=nobody", headers=HX).get_data(as_text=True)
+    assert "No conversation matches" in client.get("/chat/?q=nobody", headers=HX).get_data(
+        as_text=True
+    )
 
 
 def test_conversation_page_marks_read_and_escapes(app, client, login, circle, conversation):
@@ -43,7 +48,9 @@ def test_conversation_page_marks_read_and_escapes(app, client, login, circle, co
     page = client.get(f"/chat/{conversation}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert (
+        "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    )
     assert '<a href="https://example.org"' in html
     assert 'id="emergency-notice"' in html and 'id="composer"' in html
     assert "Today" in html  # the day separator
@@ -55,8 +62,11 @@ def test_conversation_page_marks_read_and_escapes(app, client, login, circle, co
 
 def test_post_with_htmx_returns_the_fragment(app, client, login, circle, conversation):
     login(client, circle.relative)
-    response = client.post(f"/chat/{conversation}/messages", headers=HX,
-                           data={"body": "Maman a bien dormi", "client_id": client_id()})
+    response = client.post(
+        f"/chat/{conversation}/messages",
+        headers=HX,
+        data={"body": "Maman a bien dormi", "client_id": client_id()},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.lstrip().startswith('<li class="msg"') and "Maman a bien dormi" in html
@@ -67,24 +77,31 @@ def test_post_with_htmx_returns_the_fragment(app, client, login, circle, convers
 
 def test_post_without_javascript_redirects_back(app, client, login, circle, conversation):
     login(client, circle.patient)
-    response = client.post(f"/chat/{conversation}/messages",
-                           data={"body": "Merci", "client_id": client_id()})
+    response = client.post(
+        f"/chat/{conversation}/messages", data={"body": "Merci", "client_id": client_id()}
+    )
     assert response.status_code == 302
     assert f"/chat/{conversation}#msg-" in response.headers["Location"]
     assert "Merci" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
-@pytest.mark.parametrize("body, message", [
-    ("", "Write a message before sending."),
-    ("x" * 4001, "A message can have at most 4000 characters."),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("", "Write a message before sending."),
+        ("x" * 4001, "A message can have at most 4000 characters."),
+    ],
+)
 def test_bad_bodies_get_a_clear_message(app, client, login, circle, conversation, body, message):
     login(client, circle.patient)
-    full = client.post(f"/chat/{conversation}/messages", data={"body": body, "client_id": client_id()})
+    full = client.post(
+        f"/chat/{conversation}/messages", data={"body": body, "client_id": client_id()}
+    )
     assert full.status_code == 400 and message in full.get_data(as_text=True)
     assert "<html" in full.get_data(as_text=True)
-    hx = client.post(f"/chat/{conversation}/messages", headers=HX,
-                     data={"body": body, "client_id": client_id()})
+    hx = client.post(
+        f"/chat/{conversation}/messages", headers=HX, data={"body": body, "client_id": client_id()}
+    )
     assert hx.status_code == 400 and hx.headers["HX-Retarget"] == "#composer-error"
     assert message in hx.get_data(as_text=True)
     assert _count(app) == 0
@@ -93,14 +110,21 @@ def test_bad_bodies_get_a_clear_message(app, client, login, circle, conversation
 def test_forged_client_id_and_outsiders_are_refused(app, client, login, circle, conversation):
     cid = client_id()
     with app.app_context():
-        services.post_message(get(circle.nurse), db.session.get(Conversation, conversation), "x", cid)
+        services.post_message(
+            get(circle.nurse), db.session.get(Conversation, conversation), "x", cid
+        )
     login(client, circle.patient)
-    response = client.post(f"/chat/{conversation}/messages", data={"body": "forged", "client_id": cid})
+    response = client.post(
+        f"/chat/{conversation}/messages", data={"body": "forged", "client_id": cid}
+    )
     assert response.status_code == 409
     other = client.__class__(app, app.response_class, use_cookies=True)
     login(other, circle.stranger)
-    for method, url in [("get", f"/chat/{conversation}"), ("get", f"/chat/{conversation}/messages"),
-                        ("post", f"/chat/{conversation}/messages")]:
+    for method, url in [
+        ("get", f"/chat/{conversation}"),
+        ("get", f"/chat/{conversation}/messages"),
+        ("post", f"/chat/{conversation}/messages"),
+    ]:
         kwargs = {"data": {"body": "hi", "client_id": client_id()}} if method == "post" else {}
         assert getattr(other, method)(url, **kwargs).status_code == 403
     assert other.get("/chat/999999").status_code == 404
@@ -111,8 +135,10 @@ def test_forged_client_id_and_outsiders_are_refused(app, client, login, circle, 
 def test_older_pages_load_by_keyset(app, client, login, circle, conversation):
     with app.app_context():
         conv = db.session.get(Conversation, conversation)
-        ids = [services.post_message(get(circle.nurse), conv, f"m{n}", client_id())[0].id
-               for n in range(40)]
+        ids = [
+            services.post_message(get(circle.nurse), conv, f"m{n}", client_id())[0].id
+            for n in range(40)
+        ]
     login(client, circle.patient)
     page = client.get(f"/chat/{conversation}").get_data(as_text=True)
     assert f"before={ids[10]}" in page and ">m9<" not in page and ">m10<" in page
@@ -123,7 +149,9 @@ def test_older_pages_load_by_keyset(app, client, login, circle, conversation):
     # Without JavaScript, the "older" link is a full page.
     full = client.get(f"/chat/{conversation}?before={ids[10]}").get_data(as_text=True)
     assert ">m9<" in full and "Back to the newest messages" in full
-    gap = client.get(f"/chat/{conversation}/messages?after={ids[37]}", headers=HX).get_data(as_text=True)
+    gap = client.get(f"/chat/{conversation}/messages?after={ids[37]}", headers=HX).get_data(
+        as_text=True
+    )
     assert ">m38<" in gap and ">m39<" in gap and ">m37<" not in gap
     assert client.get(f"/chat/{conversation}/messages?before=abc", headers=HX).status_code == 400
 
@@ -132,19 +160,30 @@ def test_start_a_conversation_from_the_form(app, client, login, circle):
     login(client, circle.nurse)
     form = client.get(f"/chat/new?patient={circle.patient.id}").get_data(as_text=True)
     assert "Claire Martin" in form and "Paul Lefevre" not in form  # the GP has no messages scope
-    response = client.post("/chat/new", data={"patient": circle.patient.id, "subject": "Bilan",
-                                              "members": [circle.relative.id]})
+    response = client.post(
+        "/chat/new",
+        data={"patient": circle.patient.id, "subject": "Bilan", "members": [circle.relative.id]},
+    )
     assert response.status_code == 302
     with app.app_context():
         conv = db.session.scalar(select(Conversation))
         assert conv.subject == "Bilan"
-        assert {m.user_id for m in conv.members} == {circle.nurse.id, circle.patient.id,
-                                                     circle.relative.id}
-    bad = client.post("/chat/new", data={"patient": circle.patient.id, "subject": "",
-                                         "members": [circle.relative.id]})
-    assert bad.status_code == 400 and "Give the conversation a subject." in bad.get_data(as_text=True)
-    refused = client.post("/chat/new", data={"patient": circle.patient.id, "subject": "x",
-                                             "members": [circle.stranger.id]})
+        assert {m.user_id for m in conv.members} == {
+            circle.nurse.id,
+            circle.patient.id,
+            circle.relative.id,
+        }
+    bad = client.post(
+        "/chat/new",
+        data={"patient": circle.patient.id, "subject": "", "members": [circle.relative.id]},
+    )
+    assert bad.status_code == 400 and "Give the conversation a subject." in bad.get_data(
+        as_text=True
+    )
+    refused = client.post(
+        "/chat/new",
+        data={"patient": circle.patient.id, "subject": "x", "members": [circle.stranger.id]},
+    )
     assert refused.status_code == 403
     assert "cannot take part" in refused.get_data(as_text=True)
     with app.app_context():
@@ -158,7 +197,9 @@ def test_close_and_reopen(app, client, login, circle, conversation):
     login(patient, circle.patient)
     page = patient.get(f"/chat/{conversation}").get_data(as_text=True)
     assert "closed this conversation to replies" in page and 'id="composer"' not in page
-    refused = patient.post(f"/chat/{conversation}/messages", data={"body": "?", "client_id": client_id()})
+    refused = patient.post(
+        f"/chat/{conversation}/messages", data={"body": "?", "client_id": client_id()}
+    )
     assert refused.status_code == 403 and "closed to replies" in refused.get_data(as_text=True)
     assert patient.post(f"/chat/{conversation}/close", data={"closed": "0"}).status_code == 403
     client.post(f"/chat/{conversation}/close", data={"closed": "0"})
@@ -187,22 +228,34 @@ def test_mine_stylesheet_names_the_signed_in_user(client, login, circle):
 def test_csrf_is_required(app, client, login, circle, conversation, csrf_enabled):
     login_page = client.get("/accounts/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', login_page) or re.search(
-        r'"X-CSRFToken": "([^"]+)"', login_page)
-    client.post("/accounts/sign-in", data={"email": circle.patient.email,
-                                           "password": "correct horse battery staple",
-                                           "csrf_token": token.group(1)})
-    response = client.post(f"/chat/{conversation}/messages", data={"body": "x", "client_id": client_id()})
+        r'"X-CSRFToken": "([^"]+)"', login_page
+    )
+    client.post(
+        "/accounts/sign-in",
+        data={
+            "email": circle.patient.email,
+            "password": "correct horse battery staple",
+            "csrf_token": token.group(1),
+        },
+    )
+    response = client.post(
+        f"/chat/{conversation}/messages", data={"body": "x", "client_id": client_id()}
+    )
     assert response.status_code == 400
     assert _count(app) == 0
 
 
 def test_anonymous_is_sent_to_sign_in(client, conversation):
     assert "/accounts/sign-in" in client.get("/chat/").headers["Location"]
-    assert client.post(f"/chat/{conversation}/messages", data={"body": "x"}).status_code in (302, 401)
+    assert client.post(f"/chat/{conversation}/messages", data={"body": "x"}).status_code in (
+        302,
+        401,
+    )
 
 
-def test_french_speakers_read_the_chat_in_french(app, client, login, make_user, circle,
-                                                 conversation):
+def test_french_speakers_read_the_chat_in_french(
+    app, client, login, make_user, circle, conversation
+):
     from tests.chat.conftest import give
 
     francoise = make_user("relative", display_name="Françoise", language="fr")
@@ -215,8 +268,11 @@ def test_french_speakers_read_the_chat_in_french(app, client, login, make_user, 
         from webapp.chat.models import ConversationMember
         from webapp.chat.services import now
 
-        db.session.add(ConversationMember(conversation_id=conversation, user_id=francoise.id,
-                                          joined_at=now()))
+        db.session.add(
+            ConversationMember(conversation_id=conversation, user_id=francoise.id, joined_at=now())
+        )
         db.session.commit()
-    refused = client.post(f"/chat/{conversation}/messages", data={"body": " ", "client_id": client_id()})
+    refused = client.post(
+        f"/chat/{conversation}/messages", data={"body": " ", "client_id": client_id()}
+    )
     assert "Écrivez un message avant d’envoyer." in refused.get_data(as_text=True)

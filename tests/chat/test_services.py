@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import func, select, text
 
-from tests.chat.conftest import client_id, get, give
+from tests.chat.conftest import client_id, get
 from webapp.chat import services
 from webapp.chat.models import Conversation, ConversationMember, Message
 from webapp.errors import Conflict, Forbidden, UserError
@@ -17,8 +17,9 @@ def _count():
 
 
 def test_post_message_seals_the_body(app_ctx, circle, conversation):
-    message, created = services.post_message(get(circle.nurse), _conv(conversation),
-                                             "Pansement demain 9h", client_id())
+    message, created = services.post_message(
+        get(circle.nurse), _conv(conversation), "Pansement demain 9h", client_id()
+    )
     assert created
     raw = db.session.execute(text("SELECT body_sealed FROM messages")).scalar_one()
     assert b"Pansement" not in bytes(raw)
@@ -56,8 +57,9 @@ def test_bad_bodies_are_refused_and_nothing_stored(app_ctx, circle, conversation
 
 
 def test_4000_characters_is_the_limit_exactly(app_ctx, circle, conversation):
-    message, _ = services.post_message(get(circle.nurse), _conv(conversation), "é" * 4000,
-                                       client_id())
+    message, _ = services.post_message(
+        get(circle.nurse), _conv(conversation), "é" * 4000, client_id()
+    )
     assert len(message.body) == 4000
 
 
@@ -81,17 +83,21 @@ def test_relative_writes_for_the_patient_and_it_is_audited(app_ctx, circle, conv
     from webapp.audit import AccessEvent
 
     before = db.session.scalar(select(func.count(AccessEvent.id)))
-    message, _ = services.post_message(get(circle.relative), _conv(conversation), "Maman va bien",
-                                       client_id())
+    message, _ = services.post_message(
+        get(circle.relative), _conv(conversation), "Maman va bien", client_id()
+    )
     assert message.on_behalf_of_id == circle.patient.id
-    rows = db.session.scalars(select(AccessEvent).where(AccessEvent.id > 0)
-                              .order_by(AccessEvent.id)).all()[before:]
-    assert [(r.actor_id, r.action, r.object_type, r.object_id, r.on_behalf_of_id) for r in rows] == [
-        (circle.relative.id, "write", "message", str(message.id), circle.patient.id)]
+    rows = db.session.scalars(
+        select(AccessEvent).where(AccessEvent.id > 0).order_by(AccessEvent.id)
+    ).all()[before:]
+    assert [
+        (r.actor_id, r.action, r.object_type, r.object_id, r.on_behalf_of_id) for r in rows
+    ] == [(circle.relative.id, "write", "message", str(message.id), circle.patient.id)]
 
 
-def test_reading_history_is_audited_once_for_others_not_for_the_patient(app_ctx, circle,
-                                                                         conversation):
+def test_reading_history_is_audited_once_for_others_not_for_the_patient(
+    app_ctx, circle, conversation
+):
     from webapp.audit import AccessEvent
 
     services.post_message(get(circle.patient), _conv(conversation), "Bonjour", client_id())
@@ -101,7 +107,8 @@ def test_reading_history_is_audited_once_for_others_not_for_the_patient(app_ctx,
     services.history(get(circle.nurse), _conv(conversation))
     rows = db.session.scalars(select(AccessEvent).order_by(AccessEvent.id)).all()[before:]
     assert [(r.actor_id, r.action, r.object_type) for r in rows] == [
-        (circle.nurse.id, "read", "conversation")]
+        (circle.nurse.id, "read", "conversation")
+    ]
 
 
 def test_keyset_pagination_newest_first_without_overlap(app_ctx, circle, conversation):
@@ -118,11 +125,11 @@ def test_keyset_pagination_newest_first_without_overlap(app_ctx, circle, convers
     assert not more_after and [m.body for m in after] == [f"message {n}" for n in range(45, 75)]
 
 
-def test_list_orders_by_activity_counts_unread_filters_and_searches(app_ctx, circle,
-                                                                     conversation):
+def test_list_orders_by_activity_counts_unread_filters_and_searches(app_ctx, circle, conversation):
     nurse, patient = get(circle.nurse), get(circle.patient)
-    other = services.start_conversation(nurse, patient=patient, member_ids=[],
-                                        subject="Prescription")
+    other = services.start_conversation(
+        nurse, patient=patient, member_ids=[], subject="Prescription"
+    )
     services.post_message(nurse, _conv(conversation), "one", client_id())
     services.post_message(nurse, _conv(conversation), "two", client_id())
     services.post_message(nurse, other, "three", client_id())
@@ -134,10 +141,12 @@ def test_list_orders_by_activity_counts_unread_filters_and_searches(app_ctx, cir
     assert services.unread_total(nurse) == 0
     services.mark(patient, _conv(conversation), _conv(conversation).last_message_id, "read")
     assert [r.conversation.id for r in services.conversation_list(patient, unread_only=True)] == [
-        other.id]
+        other.id
+    ]
     assert services.unread_total(patient) == 1
     assert [r.conversation.id for r in services.conversation_list(patient, search="claire")] == [
-        conversation]
+        conversation
+    ]
     assert services.conversation_list(patient, search="zzz%") == []
 
 
@@ -158,8 +167,11 @@ def test_receipts_move_forward_only_and_give_statuses(app_ctx, circle, conversat
     # Never backwards, never past the last message.
     assert services.mark(get(circle.relative), conv, 1, "read") is None
     services.mark(get(circle.relative), conv, 10_000, "read")
-    member = db.session.scalar(select(ConversationMember).filter_by(
-        conversation_id=conversation, user_id=circle.relative.id))
+    member = db.session.scalar(
+        select(ConversationMember).filter_by(
+            conversation_id=conversation, user_id=circle.relative.id
+        )
+    )
     assert member.last_read_id == m2.id
 
 
@@ -179,31 +191,40 @@ def test_revoking_the_grant_shuts_the_conversation(app_ctx, circle, conversation
 def test_start_conversation_checks_every_member(app_ctx, circle):
     nurse, patient = get(circle.nurse), get(circle.patient)
     with pytest.raises(Forbidden):  # the GP has no messages scope
-        services.start_conversation(nurse, patient=patient, member_ids=[circle.doctor.id],
-                                    subject="x")
+        services.start_conversation(
+            nurse, patient=patient, member_ids=[circle.doctor.id], subject="x"
+        )
     with pytest.raises(Forbidden):
-        services.start_conversation(nurse, patient=patient, member_ids=[circle.stranger.id],
-                                    subject="x")
+        services.start_conversation(
+            nurse, patient=patient, member_ids=[circle.stranger.id], subject="x"
+        )
     with pytest.raises(UserError):
         services.start_conversation(nurse, patient=patient, member_ids=[], subject="  ")
     with pytest.raises(UserError):
         services.start_conversation(nurse, patient=patient, member_ids=["abc"], subject="x")
     with pytest.raises(Forbidden):  # the stranger reaches no patient
-        services.start_conversation(get(circle.stranger), patient=patient, member_ids=[],
-                                    subject="x")
+        services.start_conversation(
+            get(circle.stranger), patient=patient, member_ids=[], subject="x"
+        )
     db.session.rollback()
     assert db.session.scalar(select(func.count(Conversation.id))) == 0
     # A relative may start one with the nurse; professionals talk among themselves.
-    conv = services.start_conversation(get(circle.relative), patient=patient,
-                                       member_ids=[circle.nurse.id], subject="Question")
-    assert {m.user_id for m in conv.members} == {circle.relative.id, circle.patient.id,
-                                                 circle.nurse.id}
-    pro = services.start_conversation(nurse, patient=None, member_ids=[circle.doctor.id],
-                                      subject="Jeanne's wound")
+    conv = services.start_conversation(
+        get(circle.relative), patient=patient, member_ids=[circle.nurse.id], subject="Question"
+    )
+    assert {m.user_id for m in conv.members} == {
+        circle.relative.id,
+        circle.patient.id,
+        circle.nurse.id,
+    }
+    pro = services.start_conversation(
+        nurse, patient=None, member_ids=[circle.doctor.id], subject="Jeanne's wound"
+    )
     assert pro.kind == "professional"
     with pytest.raises(Forbidden):
-        services.start_conversation(get(circle.relative), patient=None,
-                                    member_ids=[circle.nurse.id], subject="x")
+        services.start_conversation(
+            get(circle.relative), patient=None, member_ids=[circle.nurse.id], subject="x"
+        )
 
 
 def test_closed_conversation_refuses_replies_until_reopened(app_ctx, circle, conversation):
@@ -237,8 +258,10 @@ def test_quick_replies_are_for_professionals_and_sealed(app_ctx, circle):
 def test_links_are_clickable_and_everything_else_escaped():
     from webapp.chat.text import linkify
 
-    html = str(linkify('See https://example.org/a?b=1&c=2. <b>x</b> javascript:alert(1) www.x.fr'))
-    assert '<a href="https://example.org/a?b=1&amp;c=2" rel="noopener noreferrer nofollow ugc"' in html
+    html = str(linkify("See https://example.org/a?b=1&c=2. <b>x</b> javascript:alert(1) www.x.fr"))
+    assert (
+        '<a href="https://example.org/a?b=1&amp;c=2" rel="noopener noreferrer nofollow ugc"' in html
+    )
     assert "&lt;b&gt;x&lt;/b&gt;" in html
     assert 'href="javascript' not in html
     assert 'href="https://www.x.fr"' in html
@@ -249,16 +272,24 @@ def test_keys_rotate_reseals_every_message(app, circle, conversation):
     from webapp import crypto
 
     with app.app_context():
-        services.post_message(get(circle.nurse), _conv(conversation), "before rotation",
-                              client_id())
+        services.post_message(
+            get(circle.nurse), _conv(conversation), "before rotation", client_id()
+        )
         old = crypto.keyring().current
     result = app.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
     with app.app_context():
         new = crypto.keyring().current
         assert new != old
-        ids = {crypto.key_id_of(bytes(v)) for (v,) in db.session.execute(
-            text("SELECT body_sealed FROM messages UNION ALL SELECT subject_sealed FROM conversations"))}
+        ids = {
+            crypto.key_id_of(bytes(v))
+            for (v,) in db.session.execute(
+                text(
+                    "SELECT body_sealed FROM messages"
+                    " UNION ALL SELECT subject_sealed FROM conversations"
+                )
+            )
+        }
         assert ids == {new}
         assert db.session.scalar(select(Message)).body == "before rotation"
     status = app.test_cli_runner().invoke(args=["keys", "status"])

@@ -14,10 +14,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
 
-from .. import policy
+from ..circle.signals import access_changed
 from ..errors import UserError
 from ..extensions import db, socketio
-from ..circle.signals import access_changed
 from . import services
 from .presence import presence
 
@@ -62,10 +61,16 @@ def send_message(data):
     data = _payload(data)
     user = _me()
     conversation = services.get_conversation(user, data.get("conversation_id"))
-    message, created = services.post_message(user, conversation, data.get("body"),
-                                             data.get("client_id"))
-    return {"ok": True, "id": message.id, "client_id": message.client_id, "created": created,
-            "html": services.render_message(message, conversation)}
+    message, created = services.post_message(
+        user, conversation, data.get("body"), data.get("client_id")
+    )
+    return {
+        "ok": True,
+        "id": message.id,
+        "client_id": message.client_id,
+        "created": created,
+        "html": services.render_message(message, conversation),
+    }
 
 
 @socketio.on("sync", namespace=NS)
@@ -79,21 +84,35 @@ def sync(data):
     # The socket may have connected before it joined the conversation (or lost the room
     # while access was briefly withdrawn): sync is the moment to be sure it is in.
     join_room(services.conversation_room(conversation.id))
-    return {"ok": True, "more": more, "messages": [
-        {"id": m.id, "client_id": m.client_id, "author_id": m.author_id,
-         "html": services.render_message(m, conversation)} for m in messages]}
+    return {
+        "ok": True,
+        "more": more,
+        "messages": [
+            {
+                "id": m.id,
+                "client_id": m.client_id,
+                "author_id": m.author_id,
+                "html": services.render_message(m, conversation),
+            }
+            for m in messages
+        ],
+    }
 
 
 @socketio.on("typing", namespace=NS)
 def typing(data):
     data = _payload(data)
     user = _me()
-    conversation = services.get_conversation(user, data.get("conversation_id"),
-                                             "conversation.write")
-    socketio.emit("typing", {"conversation_id": conversation.id, "user_id": user.id,
-                             "name": user.display_name},
-                  to=services.conversation_room(conversation.id), namespace=NS,
-                  skip_sid=request.sid)
+    conversation = services.get_conversation(
+        user, data.get("conversation_id"), "conversation.write"
+    )
+    socketio.emit(
+        "typing",
+        {"conversation_id": conversation.id, "user_id": user.id, "name": user.display_name},
+        to=services.conversation_room(conversation.id),
+        namespace=NS,
+        skip_sid=request.sid,
+    )
     return {"ok": True}
 
 
@@ -121,8 +140,11 @@ def on_error(exc):
     if isinstance(exc, UserError):
         return {"ok": False, "error": exc.message, "status": exc.status}
     log.exception("chat socket handler failed")
-    return {"ok": False, "error": _("Something went wrong on our side. Nothing was changed."),
-            "status": 500}
+    return {
+        "ok": False,
+        "error": _("Something went wrong on our side. Nothing was changed."),
+        "status": 500,
+    }
 
 
 @access_changed.connect
@@ -135,4 +157,3 @@ def _on_access_changed(sender, patient_id=None, grantee_id=None, **extra):
         log.exception("could not withdraw live access")
 
 
-__all__ = ["policy"]

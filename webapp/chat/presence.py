@@ -66,8 +66,10 @@ class Presence:
         """Every live socket of this user, in every process."""
         found = self.local_sids(user_id)
         if self._redis is not None:
-            remote = self._safe(
-                lambda r: r.zrangebyscore(KEY.format(user_id), time.time(), "+inf")) or []
+            remote = (
+                self._safe(lambda r: r.zrangebyscore(KEY.format(user_id), time.time(), "+inf"))
+                or []
+            )
             found |= {s.decode() if isinstance(s, bytes) else s for s in remote}
         return found
 
@@ -75,8 +77,7 @@ class Presence:
         if self.local_sids(user_id):
             return True
         if self._redis is not None:
-            return bool(self._safe(
-                lambda r: r.zcount(KEY.format(user_id), time.time(), "+inf")))
+            return bool(self._safe(lambda r: r.zcount(KEY.format(user_id), time.time(), "+inf")))
         return False
 
     def refresh(self) -> None:

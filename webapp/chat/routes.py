@@ -36,14 +36,21 @@ def chat_context():
 
 # ---- The list ---------------------------------------------------------------------------
 
+
 @bp.get("/")
 @login_required
 def index():
     unread_only = request.args.get("filter") == "unread"
     search = request.args.get("q", "")[:80]
     rows = services.conversation_list(current_user, unread_only=unread_only, search=search)
-    return render("chat/index.html", "chat/_list.html", rows=rows, unread_only=unread_only,
-                  search=search, can_start=_can_start_any())
+    return render(
+        "chat/index.html",
+        "chat/_list.html",
+        rows=rows,
+        unread_only=unread_only,
+        search=search,
+        can_start=_can_start_any(),
+    )
 
 
 @bp.get("/unread")
@@ -55,7 +62,7 @@ def unread():
 @bp.get("/me.css")
 @login_required
 def mine_css():
-    """"Mine" vs "theirs" is decided by CSS: this sheet names the signed-in user's id."""
+    """ "Mine" vs "theirs" is decided by CSS: this sheet names the signed-in user's id."""
     css = render_template("chat/mine.css", user_id=int(current_user.id))
     response = make_response(css)
     response.mimetype = "text/css"
@@ -65,11 +72,15 @@ def mine_css():
 
 # ---- Starting a conversation ------------------------------------------------------------
 
+
 def _patients_to_write_about() -> list[User]:
     from ..circle import services as circle
 
-    return [p for p in circle.patients_for(current_user, "messages")
-            if policy.can(current_user, "conversation.start", p)]
+    return [
+        p
+        for p in circle.patients_for(current_user, "messages")
+        if policy.can(current_user, "conversation.start", p)
+    ]
 
 
 def _can_start_any() -> bool:
@@ -104,8 +115,11 @@ def new():
             raise UserError(_("Choose a patient from the list."), field="patient")
         if request.method == "POST":
             conversation = services.start_conversation(
-                current_user, patient=patient, member_ids=request.form.getlist("members"),
-                subject=request.form.get("subject"))
+                current_user,
+                patient=patient,
+                member_ids=request.form.getlist("members"),
+                subject=request.form.get("subject"),
+            )
             return redirect_to(url_for("chat.conversation", conversation_id=conversation.id))
     except UserError as exc:
         db.session.rollback()
@@ -113,26 +127,44 @@ def new():
             raise
         error = exc
     people = services.candidates(current_user, patient) if (patient or professional) else []
-    return render("chat/new.html", "chat/_new_form.html", status=error.status if error else 200,
-                  patients=patients, professional=professional, patient=patient, people=people,
-                  error=error, subject=request.form.get("subject", ""),
-                  chosen={int(x) for x in request.form.getlist("members") if x.isdigit()})
+    return render(
+        "chat/new.html",
+        "chat/_new_form.html",
+        status=error.status if error else 200,
+        patients=patients,
+        professional=professional,
+        patient=patient,
+        people=people,
+        error=error,
+        subject=request.form.get("subject", ""),
+        chosen={int(x) for x in request.form.getlist("members") if x.isdigit()},
+    )
 
 
 # ---- One conversation -------------------------------------------------------------------
+
 
 def _conversation_page(conversation, *, status=200, error=None, draft=""):
     before = services.parse_optional_id(request.args.get("before"))
     messages, more = services.history(current_user, conversation, before_id=before)
     if before is None and messages:
         services.mark(current_user, conversation, messages[-1].id, "read")
-    return render("chat/conversation.html", "chat/_conversation.html", status=status,
-                  conversation=conversation, messages=messages, more=more, error=error,
-                  draft=draft, client_id=new_client_id(), older_view=before is not None,
-                  statuses={m.id: services.status_of(m, conversation) for m in messages},
-                  quick_replies=services.quick_replies(current_user),
-                  can_write=policy.can(current_user, "conversation.write", conversation),
-                  can_close=policy.can(current_user, "conversation.close", conversation))
+    return render(
+        "chat/conversation.html",
+        "chat/_conversation.html",
+        status=status,
+        conversation=conversation,
+        messages=messages,
+        more=more,
+        error=error,
+        draft=draft,
+        client_id=new_client_id(),
+        older_view=before is not None,
+        statuses={m.id: services.status_of(m, conversation) for m in messages},
+        quick_replies=services.quick_replies(current_user),
+        can_write=policy.can(current_user, "conversation.write", conversation),
+        can_close=policy.can(current_user, "conversation.close", conversation),
+    )
 
 
 @bp.get("/<int:conversation_id>")
@@ -154,11 +186,21 @@ def messages(conversation_id):
         before = services.parse_optional_id(request.args.get("before"))
         rows, more = services.history(current_user, conv, before_id=before)
     if not wants_fragment():
-        return redirect(url_for("chat.conversation", conversation_id=conv.id,
-                                before=request.args.get("before") or None))
-    return render("chat/_page.html", "chat/_page.html", conversation=conv, messages=rows,
-                  more=more and after is None,
-                  statuses={m.id: services.status_of(m, conv) for m in rows})
+        return redirect(
+            url_for(
+                "chat.conversation",
+                conversation_id=conv.id,
+                before=request.args.get("before") or None,
+            )
+        )
+    return render(
+        "chat/_page.html",
+        "chat/_page.html",
+        conversation=conv,
+        messages=rows,
+        more=more and after is None,
+        statuses={m.id: services.status_of(m, conv) for m in rows},
+    )
 
 
 @bp.post("/<int:conversation_id>/messages")
@@ -167,21 +209,28 @@ def post(conversation_id):
     conv = services.get_conversation(current_user, conversation_id)
     body = request.form.get("body", "")
     try:
-        message, _created = services.post_message(current_user, conv, body,
-                                                  request.form.get("client_id"))
+        message, _created = services.post_message(
+            current_user, conv, body, request.form.get("client_id")
+        )
     except UserError as exc:
         db.session.rollback()
         if wants_fragment():
-            response = make_response(render_template(
-                "chat/_composer_error.html", error=exc.message), exc.status)
+            response = make_response(
+                render_template("chat/_composer_error.html", error=exc.message), exc.status
+            )
             response.headers["HX-Retarget"] = "#composer-error"
             response.headers["HX-Reswap"] = "outerHTML"
             return response
         conv = services.get_conversation(current_user, conversation_id)
         return _conversation_page(conv, status=exc.status, error=exc.message, draft=body)
     if wants_fragment():
-        return render("chat/_message.html", "chat/_message.html", message=message,
-                      conversation=conv, receipt=services.status_of(message, conv))
+        return render(
+            "chat/_message.html",
+            "chat/_message.html",
+            message=message,
+            conversation=conv,
+            receipt=services.status_of(message, conv),
+        )
     return redirect(url_for("chat.conversation", conversation_id=conv.id) + f"#msg-{message.id}")
 
 
@@ -191,11 +240,17 @@ def composer(conversation_id):
     conv = services.get_conversation(current_user, conversation_id)
     if not wants_fragment():
         return redirect(url_for("chat.conversation", conversation_id=conv.id))
-    return render("chat/_composer.html", "chat/_composer.html", conversation=conv,
-                  client_id=new_client_id(), error=None, draft="",
-                  quick_replies=services.quick_replies(current_user),
-                  can_write=policy.can(current_user, "conversation.write", conv),
-                  can_close=policy.can(current_user, "conversation.close", conv))
+    return render(
+        "chat/_composer.html",
+        "chat/_composer.html",
+        conversation=conv,
+        client_id=new_client_id(),
+        error=None,
+        draft="",
+        quick_replies=services.quick_replies(current_user),
+        can_write=policy.can(current_user, "conversation.write", conv),
+        can_close=policy.can(current_user, "conversation.close", conv),
+    )
 
 
 @bp.post("/<int:conversation_id>/close")
@@ -207,6 +262,7 @@ def close(conversation_id):
 
 
 # ---- Quick replies ----------------------------------------------------------------------
+
 
 @bp.route("/quick-replies", methods=["GET", "POST"])
 @login_required
@@ -221,10 +277,14 @@ def quick_replies():
         except UserError as exc:
             db.session.rollback()
             error = exc.message
-    return render("chat/quick_replies.html", "chat/_quick_replies.html",
-                  status=400 if error else 200, error=error,
-                  replies=services.quick_replies(current_user),
-                  text=request.form.get("text", ""))
+    return render(
+        "chat/quick_replies.html",
+        "chat/_quick_replies.html",
+        status=400 if error else 200,
+        error=error,
+        replies=services.quick_replies(current_user),
+        text=request.form.get("text", ""),
+    )
 
 
 @bp.post("/quick-replies/<int:reply_id>/delete")
@@ -235,6 +295,7 @@ def delete_quick_reply(reply_id):
 
 
 # ---- Template helpers -------------------------------------------------------------------
+
 
 @bp.app_template_filter("linkify")
 def linkify_filter(text: str):

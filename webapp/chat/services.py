@@ -73,7 +73,8 @@ def clean_text(text, *, limit: int, empty_message: str, long_message: str) -> st
 
 def clean_body(body) -> str:
     return clean_text(
-        body, limit=MAX_BODY,
+        body,
+        limit=MAX_BODY,
         empty_message=_("Write a message before sending."),
         long_message=_("A message can have at most %(n)d characters.", n=MAX_BODY),
     )
@@ -114,6 +115,7 @@ def parse_optional_id(value) -> int | None:
 
 # ---- Conversations ---------------------------------------------------------------------
 
+
 def get_conversation(user, conversation_id, action: str = "conversation.read") -> Conversation:
     conversation = db.session.get(Conversation, parse_id(conversation_id))
     if conversation is None:
@@ -126,8 +128,10 @@ def candidates(creator: User, patient: User | None) -> list[User]:
     """People `creator` may add to a new conversation about `patient` (None: professionals)."""
     if patient is None:
         pool = db.session.scalars(
-            select(User).where(User.role == "professional", User.active.is_(True),
-                               User.id != creator.id).order_by(User.display_name)).all()
+            select(User)
+            .where(User.role == "professional", User.active.is_(True), User.id != creator.id)
+            .order_by(User.display_name)
+        ).all()
     else:
         pool = _circle_of(patient)
     return [u for u in pool if u.id != creator.id and policy.can(u, "conversation.join", patient)]
@@ -145,7 +149,8 @@ def start_conversation(creator: User, *, patient: User | None, member_ids, subje
     """Open a conversation; the creator (and the patient, for a care one) are always members."""
     policy.require(creator, "conversation.start", patient)
     subject = clean_text(
-        subject, limit=MAX_SUBJECT,
+        subject,
+        limit=MAX_SUBJECT,
         empty_message=_("Give the conversation a subject."),
         long_message=_("A subject can have at most %(n)d characters.", n=MAX_SUBJECT),
     )
@@ -166,25 +171,35 @@ def start_conversation(creator: User, *, patient: User | None, member_ids, subje
     if len(people) < 2:
         raise UserError(_("Choose at least one person to write to."), field="members")
     if len(people) > MAX_MEMBERS:
-        raise UserError(_("A conversation can have at most %(n)d people.", n=MAX_MEMBERS),
-                        field="members")
+        raise UserError(
+            _("A conversation can have at most %(n)d people.", n=MAX_MEMBERS), field="members"
+        )
     for person in people:
         if not policy.can(person, "conversation.join", patient):
-            raise Forbidden(_("%(name)s cannot take part in this conversation.",
-                              name=person.display_name))
+            raise Forbidden(
+                _("%(name)s cannot take part in this conversation.", name=person.display_name)
+            )
     at = now()
     conversation = Conversation(
         kind=ConversationKind.CARE if patient is not None else ConversationKind.PROFESSIONAL,
         patient_id=patient.id if patient is not None else None,
         subject_sealed=crypto.seal(subject, Conversation.subject_aad(at)),
-        created_by_id=creator.id, created_at=at, last_activity_at=at,
+        created_by_id=creator.id,
+        created_at=at,
+        last_activity_at=at,
     )
     conversation.members = [ConversationMember(user_id=p.id, joined_at=at) for p in people]
     db.session.add(conversation)
     db.session.flush()
     if patient is not None:
-        audit.record(creator, patient, "write", "conversation", conversation.id,
-                     on_behalf_of=patient if creator.is_relative else None)
+        audit.record(
+            creator,
+            patient,
+            "write",
+            "conversation",
+            conversation.id,
+            on_behalf_of=patient if creator.is_relative else None,
+        )
     db.session.commit()
     _after_start(conversation)
     return conversation
@@ -206,8 +221,12 @@ def _after_start(conversation: Conversation) -> None:
                 socketio.server.enter_room(sid, room, namespace=NAMESPACE)
             except Exception:  # noqa: BLE001 - a socket that just left
                 log.debug("enter_room failed for %s", sid, exc_info=True)
-        socketio.emit("list_changed", {"conversation_id": conversation.id},
-                      to=user_room(member.user_id), namespace=NAMESPACE)
+        socketio.emit(
+            "list_changed",
+            {"conversation_id": conversation.id},
+            to=user_room(member.user_id),
+            namespace=NAMESPACE,
+        )
 
 
 def set_closed(user: User, conversation: Conversation, closed: bool) -> Conversation:
@@ -223,15 +242,21 @@ def set_closed(user: User, conversation: Conversation, closed: bool) -> Conversa
     if conversation.patient_id is not None:
         audit.record(user, conversation.patient_id, "write", "conversation", conversation.id)
     db.session.commit()
-    socketio.emit("closed", {"conversation_id": conversation.id, "closed": closed},
-                  to=conversation_room(conversation.id), namespace=NAMESPACE)
+    socketio.emit(
+        "closed",
+        {"conversation_id": conversation.id, "closed": closed},
+        to=conversation_room(conversation.id),
+        namespace=NAMESPACE,
+    )
     return conversation
 
 
 # ---- Messages --------------------------------------------------------------------------
 
-def post_message(author: User, conversation: Conversation, body, client_id,
-                 on_behalf_of: User | None = None) -> tuple[Message, bool]:
+
+def post_message(
+    author: User, conversation: Conversation, body, client_id, on_behalf_of: User | None = None
+) -> tuple[Message, bool]:
     """Store one message (idempotent on client_id), then deliver it. Returns (message, created).
 
     Retrying with the same client id returns the stored message and delivers nothing twice;
@@ -248,14 +273,19 @@ def post_message(author: User, conversation: Conversation, body, client_id,
     patient = conversation.patient
     if on_behalf_of is None and patient is not None and author.is_relative:
         on_behalf_of = patient
-    if on_behalf_of is not None and (patient is None or on_behalf_of.id != patient.id
-                                     or on_behalf_of.id == author.id):
+    if on_behalf_of is not None and (
+        patient is None or on_behalf_of.id != patient.id or on_behalf_of.id == author.id
+    ):
         raise Forbidden(_("You can only write for the patient of this conversation."))
     at = now()
-    message = Message(conversation_id=conversation.id, author_id=author.id,
-                      on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
-                      client_id=client_id, body_sealed=crypto.seal(body, Message.body_aad(client_id)),
-                      created_at=at)
+    message = Message(
+        conversation_id=conversation.id,
+        author_id=author.id,
+        on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
+        client_id=client_id,
+        body_sealed=crypto.seal(body, Message.body_aad(client_id)),
+        created_at=at,
+    )
     db.session.add(message)
     try:
         db.session.flush()
@@ -270,9 +300,12 @@ def post_message(author: User, conversation: Conversation, body, client_id,
     conversation.last_activity_at = at
     db.session.execute(
         update(ConversationMember)
-        .where(ConversationMember.conversation_id == conversation.id,
-               ConversationMember.user_id == author.id)
-        .values(last_read_id=message.id, last_delivered_id=message.id))
+        .where(
+            ConversationMember.conversation_id == conversation.id,
+            ConversationMember.user_id == author.id,
+        )
+        .values(last_read_id=message.id, last_delivered_id=message.id)
+    )
     if patient is not None:
         audit.record(author, patient, "write", "message", message.id, on_behalf_of=on_behalf_of)
     commit_keeping_loaded()
@@ -286,7 +319,9 @@ def _by_client_id(client_id: str) -> Message | None:
 
 def _same_sender(message: Message, author: User, conversation: Conversation) -> Message:
     if message.author_id != author.id or message.conversation_id != conversation.id:
-        raise Conflict(_("This message identifier is already taken. Reload the page and try again."))
+        raise Conflict(
+            _("This message identifier is already taken. Reload the page and try again.")
+        )
     return message
 
 
@@ -296,8 +331,9 @@ def render_message(message: Message, conversation: Conversation) -> str:
     html = getattr(message, "_rendered_html", None)
     if html is None:
         template = current_app.jinja_env.get_template("chat/_message.html")
-        html = template.render(message=message, conversation=conversation,
-                               receipt=status_of(message, conversation))
+        html = template.render(
+            message=message, conversation=conversation, receipt=status_of(message, conversation)
+        )
         message._rendered_html = html
     return html
 
@@ -306,12 +342,23 @@ def _deliver(conversation: Conversation, message: Message) -> None:
     """After the commit: the fragment to every live socket, a push to members with none."""
     presence = _presence()
     html = render_message(message, conversation)
-    socketio.emit("new_message", {
-        "conversation_id": conversation.id, "id": message.id, "client_id": message.client_id,
-        "author_id": message.author_id, "html": html,
-    }, to=conversation_room(conversation.id), namespace=NAMESPACE)
-    offline = [m.user for m in conversation.members
-               if m.user_id != message.author_id and not presence.is_online(m.user_id)]
+    socketio.emit(
+        "new_message",
+        {
+            "conversation_id": conversation.id,
+            "id": message.id,
+            "client_id": message.client_id,
+            "author_id": message.author_id,
+            "html": html,
+        },
+        to=conversation_room(conversation.id),
+        namespace=NAMESPACE,
+    )
+    offline = [
+        m.user
+        for m in conversation.members
+        if m.user_id != message.author_id and not presence.is_online(m.user_id)
+    ]
     if offline:
         notify_offline(offline, conversation, message)
 
@@ -330,17 +377,24 @@ def notify_offline(users: list[User], conversation: Conversation, message: Messa
     accepted = 0
     for user in users:
         shows = getattr(push, "shows_details", lambda u: False)(user)
-        body = (_("From %(name)s", name=author.display_name) if shows and author
-                else _("Open Health Space to read it."))
+        body = (
+            _("From %(name)s", name=author.display_name)
+            if shows and author
+            else _("Open Health Space to read it.")
+        )
         payload = {
-            "title": _("New secure message"), "body": body, "url": link,
-            "tag": f"conversation-{conversation.id}", "kind": "message",
+            "title": _("New secure message"),
+            "body": body,
+            "url": link,
+            "tag": f"conversation-{conversation.id}",
+            "kind": "message",
             "actions": [{"action": "open", "title": _("Open")}],
             "data": {"conversation_id": conversation.id},
         }
         try:
-            accepted += send(user, payload, ttl=PUSH_TTL, urgency="high",
-                             topic=f"conversation-{conversation.id}")
+            accepted += send(
+                user, payload, ttl=PUSH_TTL, urgency="high", topic=f"conversation-{conversation.id}"
+            )
         except Exception:  # noqa: BLE001 - a push must never undo a stored message
             log.warning("push to user %s failed", user.id, exc_info=True)
     return accepted
@@ -363,12 +417,20 @@ def status_of(message: Message, conversation: Conversation) -> Status:
 
 
 def _message_query(conversation: Conversation):
-    return (select(Message).where(Message.conversation_id == conversation.id)
-            .options(selectinload(Message.author), selectinload(Message.on_behalf_of)))
+    return (
+        select(Message)
+        .where(Message.conversation_id == conversation.id)
+        .options(selectinload(Message.author), selectinload(Message.on_behalf_of))
+    )
 
 
-def history(viewer: User, conversation: Conversation, *, before_id: int | None = None,
-            limit: int = PAGE_SIZE) -> tuple[list[Message], bool]:
+def history(
+    viewer: User,
+    conversation: Conversation,
+    *,
+    before_id: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[list[Message], bool]:
     """One page, newest first by keyset (never OFFSET); returned oldest → newest."""
     policy.require(viewer, "conversation.read", conversation)
     limit = max(1, min(limit, 100))
@@ -383,8 +445,9 @@ def history(viewer: User, conversation: Conversation, *, before_id: int | None =
     return rows, more
 
 
-def messages_after(viewer: User, conversation: Conversation, after_id: int | None,
-                   limit: int = SYNC_LIMIT) -> tuple[list[Message], bool]:
+def messages_after(
+    viewer: User, conversation: Conversation, after_id: int | None, limit: int = SYNC_LIMIT
+) -> tuple[list[Message], bool]:
     """Everything after the last id a device has, for the replay on reconnect."""
     policy.require(viewer, "conversation.read", conversation)
     query = _message_query(conversation)
@@ -422,23 +485,41 @@ def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | N
     if up_to is None or conversation.last_message_id is None:
         return None
     up_to = min(up_to, conversation.last_message_id)
-    column = ConversationMember.last_read_id if kind == "read" else ConversationMember.last_delivered_id
-    where = (ConversationMember.conversation_id == conversation.id,
-             ConversationMember.user_id == user.id, column < up_to)
+    column = (
+        ConversationMember.last_read_id if kind == "read" else ConversationMember.last_delivered_id
+    )
+    where = (
+        ConversationMember.conversation_id == conversation.id,
+        ConversationMember.user_id == user.id,
+        column < up_to,
+    )
     changes = {column.key: up_to}
     result = db.session.execute(update(ConversationMember).where(*where).values(**changes))
     if kind == "read":
         # Reading implies delivery.
-        db.session.execute(update(ConversationMember).where(
-            ConversationMember.conversation_id == conversation.id,
-            ConversationMember.user_id == user.id,
-            ConversationMember.last_delivered_id < up_to).values(last_delivered_id=up_to))
+        db.session.execute(
+            update(ConversationMember)
+            .where(
+                ConversationMember.conversation_id == conversation.id,
+                ConversationMember.user_id == user.id,
+                ConversationMember.last_delivered_id < up_to,
+            )
+            .values(last_delivered_id=up_to)
+        )
     commit_keeping_loaded()
     if result.rowcount:
-        socketio.emit("receipt", {
-            "conversation_id": conversation.id, "user_id": user.id, "name": user.display_name,
-            "kind": kind, "up_to": up_to,
-        }, to=conversation_room(conversation.id), namespace=NAMESPACE)
+        socketio.emit(
+            "receipt",
+            {
+                "conversation_id": conversation.id,
+                "user_id": user.id,
+                "name": user.display_name,
+                "kind": kind,
+                "up_to": up_to,
+            },
+            to=conversation_room(conversation.id),
+            namespace=NAMESPACE,
+        )
         if kind == "read":
             socketio.emit("unread_changed", {}, to=user_room(user.id), namespace=NAMESPACE)
         return up_to
@@ -446,6 +527,7 @@ def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | N
 
 
 # ---- The conversation list -------------------------------------------------------------
+
 
 @dataclass
 class Row:
@@ -463,48 +545,72 @@ class Row:
 
 
 def _unread_column(user_id: int):
-    return (select(func.count(Message.id))
-            .where(Message.conversation_id == ConversationMember.conversation_id,
-                   Message.id > ConversationMember.last_read_id,
-                   or_(Message.author_id.is_(None), Message.author_id != user_id))
-            .correlate(ConversationMember).scalar_subquery())
+    return (
+        select(func.count(Message.id))
+        .where(
+            Message.conversation_id == ConversationMember.conversation_id,
+            Message.id > ConversationMember.last_read_id,
+            or_(Message.author_id.is_(None), Message.author_id != user_id),
+        )
+        .correlate(ConversationMember)
+        .scalar_subquery()
+    )
 
 
-def conversation_list(user: User, *, unread_only: bool = False, search: str | None = None,
-                      limit: int = 200) -> list[Row]:
+def conversation_list(
+    user: User, *, unread_only: bool = False, search: str | None = None, limit: int = 200
+) -> list[Row]:
     unread = _unread_column(user.id).label("unread")
-    query = (select(Conversation, unread)
-             .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-             .where(ConversationMember.user_id == user.id)
-             .options(selectinload(Conversation.members).selectinload(ConversationMember.user),
-                      selectinload(Conversation.patient))
-             .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()))
+    query = (
+        select(Conversation, unread)
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .where(ConversationMember.user_id == user.id)
+        .options(
+            selectinload(Conversation.members).selectinload(ConversationMember.user),
+            selectinload(Conversation.patient),
+        )
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+    )
     search = (search or "").strip()[:80]
     if search:
         other = db.aliased(ConversationMember)
         person = db.aliased(User)
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        matching = (select(other.conversation_id)
-                    .join(person, person.id == other.user_id)
-                    .where(other.user_id != user.id,
-                           func.lower(person.display_name).like(pattern.lower(), escape="\\")))
+        matching = (
+            select(other.conversation_id)
+            .join(person, person.id == other.user_id)
+            .where(
+                other.user_id != user.id,
+                func.lower(person.display_name).like(pattern.lower(), escape="\\"),
+            )
+        )
         query = query.where(Conversation.id.in_(matching))
     if unread_only:
         query = query.where(unread > 0)
-    rows = [(c, n) for c, n in db.session.execute(query.limit(limit))
-            if policy.can(user, "conversation.read", c)]
+    rows = [
+        (c, n)
+        for c, n in db.session.execute(query.limit(limit))
+        if policy.can(user, "conversation.read", c)
+    ]
     last_ids = [c.last_message_id for c, _n in rows if c.last_message_id]
-    last = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(last_ids)))} \
-        if last_ids else {}
-    return [Row(c, n, last.get(c.last_message_id),
-                [m.user for m in c.members if m.user_id != user.id]) for c, n in rows]
+    last = (
+        {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(last_ids)))}
+        if last_ids
+        else {}
+    )
+    return [
+        Row(c, n, last.get(c.last_message_id), [m.user for m in c.members if m.user_id != user.id])
+        for c, n in rows
+    ]
 
 
 def unread_total(user: User) -> int:
     unread = _unread_column(user.id).label("unread")
     rows = db.session.execute(
-        select(ConversationMember.conversation_id, unread)
-        .where(ConversationMember.user_id == user.id)).all()
+        select(ConversationMember.conversation_id, unread).where(
+            ConversationMember.user_id == user.id
+        )
+    ).all()
     pending = {cid: n for cid, n in rows if n}
     if not pending:
         return 0
@@ -514,12 +620,13 @@ def unread_total(user: User) -> int:
 
 def readable_conversation_ids(user: User) -> list[int]:
     conversations = db.session.scalars(
-        select(Conversation).join(ConversationMember)
-        .where(ConversationMember.user_id == user.id)).all()
+        select(Conversation).join(ConversationMember).where(ConversationMember.user_id == user.id)
+    ).all()
     return [c.id for c in conversations if policy.can(user, "conversation.read", c)]
 
 
 # ---- Access changes: pull sockets out of rooms at once ---------------------------------
+
 
 def withdraw_access(patient_id: int, grantee_id: int) -> list[int]:
     """After a grant changed: the grantee's sockets leave the rooms they may no longer read.
@@ -529,49 +636,70 @@ def withdraw_access(patient_id: int, grantee_id: int) -> list[int]:
     """
     grantee = db.session.get(User, grantee_id)
     conversations = db.session.scalars(
-        select(Conversation).join(ConversationMember)
-        .where(ConversationMember.user_id == grantee_id,
-               or_(Conversation.patient_id == patient_id,
-                   Conversation.kind == ConversationKind.PROFESSIONAL))).all()
-    lost = [c.id for c in conversations
-            if grantee is None or not policy.can(grantee, "conversation.read", c)]
+        select(Conversation)
+        .join(ConversationMember)
+        .where(
+            ConversationMember.user_id == grantee_id,
+            or_(
+                Conversation.patient_id == patient_id,
+                Conversation.kind == ConversationKind.PROFESSIONAL,
+            ),
+        )
+    ).all()
+    lost = [
+        c.id
+        for c in conversations
+        if grantee is None or not policy.can(grantee, "conversation.read", c)
+    ]
     if not lost:
         return []
     sids = _presence().sids(grantee_id)
     for sid in sids:
         for conversation_id in lost:
             try:
-                socketio.server.leave_room(sid, conversation_room(conversation_id),
-                                           namespace=NAMESPACE)
+                socketio.server.leave_room(
+                    sid, conversation_room(conversation_id), namespace=NAMESPACE
+                )
             except Exception:  # noqa: BLE001 - the socket may have just gone
                 log.debug("leave_room failed for %s", sid, exc_info=True)
-    socketio.emit("access_lost", {"conversation_ids": lost}, to=user_room(grantee_id),
-                  namespace=NAMESPACE)
+    socketio.emit(
+        "access_lost", {"conversation_ids": lost}, to=user_room(grantee_id), namespace=NAMESPACE
+    )
     return lost
 
 
 # ---- Quick replies (professionals) -----------------------------------------------------
 
+
 def quick_replies(user: User) -> list[QuickReply]:
     if not policy.can(user, "chat.quick_replies", None):
         return []
-    return list(db.session.scalars(
-        select(QuickReply).where(QuickReply.owner_id == user.id).order_by(QuickReply.id)))
+    return list(
+        db.session.scalars(
+            select(QuickReply).where(QuickReply.owner_id == user.id).order_by(QuickReply.id)
+        )
+    )
 
 
 def add_quick_reply(user: User, text) -> QuickReply:
     policy.require(user, "chat.quick_replies", None)
     text = clean_text(
-        text, limit=MAX_QUICK_REPLY,
+        text,
+        limit=MAX_QUICK_REPLY,
         empty_message=_("Write the text of the quick reply."),
         long_message=_("A quick reply can have at most %(n)d characters.", n=MAX_QUICK_REPLY),
     )
-    count = db.session.scalar(select(func.count(QuickReply.id)).where(QuickReply.owner_id == user.id))
+    count = db.session.scalar(
+        select(func.count(QuickReply.id)).where(QuickReply.owner_id == user.id)
+    )
     if count >= MAX_QUICK_REPLIES:
         raise UserError(_("You can keep at most %(n)d quick replies.", n=MAX_QUICK_REPLIES))
     at = now()
-    reply = QuickReply(owner_id=user.id, created_at=at,
-                       text_sealed=crypto.seal(text, QuickReply.text_aad(user.id, at)))
+    reply = QuickReply(
+        owner_id=user.id,
+        created_at=at,
+        text_sealed=crypto.seal(text, QuickReply.text_aad(user.id, at)),
+    )
     db.session.add(reply)
     db.session.commit()
     return reply

@@ -17,7 +17,11 @@ def linkify(text: str) -> Markup:
     for match in URL_RE.finditer(text or ""):
         url = match.group(0)
         # A sentence's final punctuation is not part of the link (but keep balanced parens).
-        while url and url[-1] in TRAILING and not (url[-1] == ")" and url.count("(") >= url.count(")")):
+        while (
+            url
+            and url[-1] in TRAILING
+            and not (url[-1] == ")" and url.count("(") >= url.count(")"))
+        ):
             url = url[:-1]
         if not url or url.lower() in ("http://", "https://", "www."):
             continue
@@ -26,7 +30,8 @@ def linkify(text: str) -> Markup:
         href = url if url.lower().startswith("http") else "https://" + url
         out.append(
             f'<a href="{escape(href)}" rel="noopener noreferrer nofollow ugc" '
-            f'target="_blank">{escape(url)}</a>')
+            f'target="_blank">{escape(url)}</a>'
+        )
         last = end
     out.append(str(escape((text or "")[last:])))
     return Markup("".join(out))

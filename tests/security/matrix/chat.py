@@ -29,11 +29,19 @@ def _make_conversation(s):
     from webapp.extensions import db
 
     at = now()
-    conversation = Conversation(kind="care", patient_id=s.owner.id, created_by_id=s.owner.id,
-                                created_at=at, last_activity_at=at,
-                                subject_sealed=crypto.seal("Matrix", Conversation.subject_aad(at)))
-    conversation.members = [ConversationMember(user_id=user.id, joined_at=at)
-                            for user in s.users.values() if user is not None]
+    conversation = Conversation(
+        kind="care",
+        patient_id=s.owner.id,
+        created_by_id=s.owner.id,
+        created_at=at,
+        last_activity_at=at,
+        subject_sealed=crypto.seal("Matrix", Conversation.subject_aad(at)),
+    )
+    conversation.members = [
+        ConversationMember(user_id=user.id, joined_at=at)
+        for user in s.users.values()
+        if user is not None
+    ]
     db.session.add(conversation)
     db.session.flush()
     return conversation
@@ -59,8 +67,11 @@ def _reply_of_pro_granted(s) -> int:
 
     at = now()
     owner_id = s.user(PRO_GRANTED).id
-    reply = QuickReply(owner_id=owner_id, created_at=at,
-                       text_sealed=crypto.seal("ok", QuickReply.text_aad(owner_id, at)))
+    reply = QuickReply(
+        owner_id=owner_id,
+        created_at=at,
+        text_sealed=crypto.seal("ok", QuickReply.text_aad(owner_id, at)),
+    )
     db.session.add(reply)
     db.session.commit()
     return reply.id
@@ -77,37 +88,58 @@ ROUTES = {
     "chat.new": [
         Route("GET", "/chat/new", expect.signed_in()),
         # Starting a conversation about the owner with the granted professional.
-        Route("POST", "/chat/new", MESSAGES,
-              data=lambda s: {"patient": s.owner.id, "subject": "Matrix",
-                              "members": [s.user(PRO_GRANTED).id]}),
+        Route(
+            "POST",
+            "/chat/new",
+            MESSAGES,
+            data=lambda s: {
+                "patient": s.owner.id,
+                "subject": "Matrix",
+                "members": [s.user(PRO_GRANTED).id],
+            },
+        ),
     ],
     "chat.conversation": Route("GET", lambda s: f"/chat/{_shared(s)}", MESSAGES),
     "chat.messages": Route("GET", lambda s: f"/chat/{_shared(s)}/messages", MESSAGES),
-    "chat.post": Route("POST", lambda s: f"/chat/{_shared(s)}/messages", MESSAGES,
-                       data=lambda s: {"body": "hello", "client_id": s.uid()}),
+    "chat.post": Route(
+        "POST",
+        lambda s: f"/chat/{_shared(s)}/messages",
+        MESSAGES,
+        data=lambda s: {"body": "hello", "client_id": s.uid()},
+    ),
     "chat.composer": Route("GET", lambda s: f"/chat/{_shared(s)}/composer", MESSAGES),
     # Only a professional member who still reaches the patient's messages may close.
-    "chat.close": Route("POST", lambda s: f"/chat/{_fresh(s)}/close",
-                        expect.roles({PRO_GRANTED}), data={"closed": "1"}),
+    "chat.close": Route(
+        "POST",
+        lambda s: f"/chat/{_fresh(s)}/close",
+        expect.roles({PRO_GRANTED}),
+        data={"closed": "1"},
+    ),
     "chat.quick_replies": [
         Route("GET", "/chat/quick-replies", PROFESSIONALS),
         Route("POST", "/chat/quick-replies", PROFESSIONALS, data={"text": "On my way"}),
     ],
     # Another professional's reply does not exist for them; non-professionals are refused.
     "chat.delete_quick_reply": Route(
-        "POST", lambda s: f"/chat/quick-replies/{_reply_of_pro_granted(s)}/delete",
-        expect.roles({PRO_GRANTED}).but(pro_no_grant=NOT_FOUND, pro_blocked=NOT_FOUND)),
+        "POST",
+        lambda s: f"/chat/quick-replies/{_reply_of_pro_granted(s)}/delete",
+        expect.roles({PRO_GRANTED}).but(pro_no_grant=NOT_FOUND, pro_blocked=NOT_FOUND),
+    ),
 }
 
 EVENTS = {
     ("/chat", "connect"): Event(expect.signed_in(ok=ALLOW, anonymous=REFUSED)),
     ("/chat", "disconnect"): Skip("runs when a socket closes; it only forgets the socket"),
-    ("/chat", "send_message"): Event(LIVE, args=lambda s: ({
-        "conversation_id": _shared(s), "client_id": s.uid(), "body": "hello"},)),
+    ("/chat", "send_message"): Event(
+        LIVE,
+        args=lambda s: ({"conversation_id": _shared(s), "client_id": s.uid(), "body": "hello"},),
+    ),
     ("/chat", "sync"): Event(LIVE, args=lambda s: ({"conversation_id": _shared(s)},)),
     ("/chat", "typing"): Event(LIVE, args=lambda s: ({"conversation_id": _shared(s)},)),
-    ("/chat", "delivered"): Event(LIVE, args=lambda s: ({"conversation_id": _shared(s),
-                                                         "message_id": 1},)),
-    ("/chat", "read"): Event(LIVE, args=lambda s: ({"conversation_id": _shared(s),
-                                                    "message_id": 1},)),
+    ("/chat", "delivered"): Event(
+        LIVE, args=lambda s: ({"conversation_id": _shared(s), "message_id": 1},)
+    ),
+    ("/chat", "read"): Event(
+        LIVE, args=lambda s: ({"conversation_id": _shared(s), "message_id": 1},)
+    ),
 }
