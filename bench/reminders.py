@@ -83,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reminders", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=500, help="deliveries a worker claims at once")
     args = parser.parse_args()
 
     instance = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
@@ -106,7 +107,8 @@ def main() -> None:
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             started = time.time()
             workers = [subprocess.Popen(
-                [sys.executable, "-m", "flask", "reminders", "run", "--now", MINUTE.isoformat()],
+                [sys.executable, "-m", "flask", "reminders", "run", "--now", MINUTE.isoformat(),
+                 "--batch", str(args.batch)],
                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for _ in range(args.workers)]
             outputs = [w.communicate(timeout=600) for w in workers]
@@ -133,6 +135,7 @@ def main() -> None:
         result = {
             "reminders": args.reminders,
             "workers": args.workers,
+            "batch": args.batch,
             "accepted": len(received),
             "seconds_to_last_accepted": round(last - started, 2),
             "pushes_per_second": round(len(received) / max(last - started, 1e-9), 1),

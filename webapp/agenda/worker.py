@@ -40,7 +40,7 @@ from .models import Delivery, Dose, Reminder
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+BATCH = 500  # per claim; measured: 200 → 35 s, 500 → 26 s for bench/reminders.py
 STALE_CLAIM = timedelta(minutes=10)
 TOKEN_PURPOSE = "agenda.delivery"
 TOKEN_MAX_AGE = 3 * 24 * 3600
@@ -298,7 +298,8 @@ def tick(now: datetime | None = None, *, worker: str | None = None, batch: int =
 
 # ---- Running it ---------------------------------------------------------------------------
 
-def run_forever(app: Flask, stop: threading.Event | None = None, interval: float = 5.0) -> None:
+def run_forever(app: Flask, stop: threading.Event | None = None, interval: float = 5.0,
+                batch: int = BATCH) -> None:
     stop = stop or threading.Event()
     worker = worker_name()
     log.info("reminders: worker %s started", worker)
@@ -306,7 +307,7 @@ def run_forever(app: Flask, stop: threading.Event | None = None, interval: float
         started = time.monotonic()
         with app.app_context():
             try:
-                stats = tick(worker=worker)
+                stats = tick(worker=worker, batch=batch)
                 if stats.get("claimed") or stats.get("missed"):
                     log.info("reminders: %s", stats)
             except OperationalError:
@@ -334,14 +335,16 @@ reminders_cli = AppGroup("reminders", help="The agenda's reminder delivery worke
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 @click.option("--now", "now_text", default=None, help="Pretend it is this UTC time (ISO).")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
-def run_command(once: bool, now_text: str | None, interval: float) -> None:
+@click.option("--batch", default=BATCH, show_default=True, help="Deliveries claimed at once.")
+def run_command(once: bool, now_text: str | None, interval: float, batch: int) -> None:
     """Send due reminders (PostgreSQL: run as many as you like; SQLite: one)."""
     app = current_app._get_current_object()
+    batch = max(1, min(batch, 5000))
     if once or now_text:
         now = datetime.fromisoformat(now_text).replace(tzinfo=None) if now_text else None
-        click.echo(tick(now))
+        click.echo(tick(now, batch=batch))
         return
     try:
-        run_forever(app, interval=interval)
+        run_forever(app, interval=interval, batch=batch)
     except KeyboardInterrupt:
         pass
