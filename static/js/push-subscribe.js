@@ -121,7 +121,27 @@
     });
   }
 
-  // Show the state this browser is really in; re-register a subscription the server forgot.
+  // Once per page load, signed in: tell the server this browser's subscription again. Signing
+  // out forgets the device (a lent phone stops showing someone's notifications); signing back
+  // in brings it back here without a visit to the settings.
+  var synced = null;
+
+  function sync() {
+    if (synced) return synced;
+    var signedIn = document.body && document.body.getAttribute("data-user-id");
+    if (!signedIn || !supported() || Notification.permission !== "granted") {
+      synced = Promise.resolve(null);
+      return synced;
+    }
+    synced = currentSubscription().then(function (subscription) {
+      if (!subscription) return null;
+      return post("/push/subscriptions", subscription.toJSON())
+        .then(function () { return subscription; });
+    }).catch(function () { return null; });
+    return synced;
+  }
+
+  // Show the state this browser is really in.
   function check(root) {
     if (!supported()) return Promise.resolve(setState(root, "unsupported"));
     if (Notification.permission === "denied") return Promise.resolve(setState(root, "denied"));
@@ -138,10 +158,12 @@
         return null;
       }
       setState(root, "on");
-      return markThisDevice(subscription.endpoint).then(function (listed) {
-        if (listed || !document.getElementById("push-devices")) return null;
-        return post(root.getAttribute("data-subscribe-url"), subscription.toJSON())
-          .then(function () { return refreshDevices(root); });
+      return sync().then(function () {
+        return markThisDevice(subscription.endpoint);
+      }).then(function (listed) {
+        // Registered again by sync() after the list was drawn: draw it again.
+        if (!listed && document.getElementById("push-devices")) return refreshDevices(root);
+        return null;
       });
     }).catch(function () {
       setState(root, "off");
@@ -251,7 +273,12 @@
     });
   }
 
+  function start() {
+    sync();
+    init(document);
+  }
+
   document.addEventListener("htmx:load", function (event) { init(event.target); });
-  if (document.readyState !== "loading") init(document);
-  else document.addEventListener("DOMContentLoaded", function () { init(document); });
+  if (document.readyState !== "loading") start();
+  else document.addEventListener("DOMContentLoaded", start);
 })();

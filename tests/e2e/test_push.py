@@ -17,7 +17,11 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import (
+    axe_violations,
+    format_violations,
+    sign_in_with_password,
+)
 from tests.push.push_endpoint import PushEndpoint
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
@@ -71,12 +75,29 @@ def _registration_id(context, page, origin: str) -> str:
     return cdp, found[-1]
 
 
-def _notifications(page) -> list[dict]:
-    return page.evaluate("""() => navigator.serviceWorker.ready
-        .then(r => r.getNotifications())
-        .then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data,
-                                  actions: n.actions.map(a => ({action: a.action, title: a.title})),
-                                  requireInteraction: n.requireInteraction})))""")
+_LIST = """navigator.serviceWorker.ready.then(r => r.getNotifications())
+    .then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data,
+                              actions: n.actions.map(a => ({action: a.action, title: a.title})),
+                              requireInteraction: n.requireInteraction})))"""
+
+
+def notifications_when(page, condition: str, seconds: float = 10) -> list[dict]:
+    """The shown notifications, once `condition` (JS, given the list) holds.
+
+    Polled inside the page (a push is handled asynchronously by the worker); fails the test
+    with the last list seen if the condition does not hold within `seconds`.
+    """
+    result = page.evaluate(f"""async () => {{
+        const until = Date.now() + {int(seconds * 1000)};
+        for (;;) {{
+            const list = await {_LIST};
+            if (({condition})(list)) return {{ok: true, list}};
+            if (Date.now() > until) return {{ok: false, list}};
+            await new Promise(resolve => setTimeout(resolve, 100));
+        }}
+    }}""")
+    assert result["ok"], f"notifications never matched {condition}: {result['list']}"
+    return result["list"]
 
 
 def _service_worker(context):
@@ -111,35 +132,28 @@ def test_turning_on_without_a_push_service_says_so(notifying_page):
         timeout=20_000)
     expect(page.locator("#push-devices")).to_contain_text(
         "No device receives your notifications yet.")
+    expect(page.get_by_role("button", name="Turn on notifications")).to_be_enabled()
 
 
-def test_not_yet_asked_and_blocked_permission_are_explained(browser, live_server):
-    context = browser.new_context(viewport={"width": 390, "height": 844},
-                                  base_url=live_server.url, locale="en-GB")
-    try:
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        sign_in_as_english_jeanne(page)
-        page.goto("/push/")
-        # Never asked: the person is offered the switch (the browser will ask on tap).
-        assert page.evaluate("() => Notification.permission") == "default"
-        expect(page.get_by_role("button", name="Turn on notifications")).to_be_visible()
-        # The person blocked notifications in the browser: say so and say where to change it.
-        target = context.new_cdp_session(page).send("Target.getTargetInfo")
-        page.context.browser.new_browser_cdp_session().send("Browser.setPermission", {
-            "permission": {"name": "notifications"}, "setting": "denied",
-            "origin": live_server.url,
-            "browserContextId": target["targetInfo"]["browserContextId"]})
-        page.reload()
-        assert page.evaluate("() => Notification.permission") == "denied"
-        expect(page.get_by_text("Notifications are blocked for Health Space in this browser."
-                                ).first).to_be_visible()
-        expect(page.get_by_text("Allow them in the browser’s site settings")).to_be_visible()
-        expect(page.get_by_role("button", name="Turn on notifications")).to_be_hidden()
-        violations = axe_violations(page)
-        assert violations == [], format_violations(violations)
-    finally:
-        context.close()
+def test_not_yet_asked_and_blocked_permission_are_explained(page, live_server):
+    sign_in_as_english_jeanne(page)
+    page.goto("/push/")
+    # Never asked: the person is offered the switch (the browser will ask on tap).
+    assert page.evaluate("() => Notification.permission") == "default"
+    expect(page.get_by_role("button", name="Turn on notifications")).to_be_visible()
+    # The person blocked notifications in the browser: say so and say where to change it.
+    target = page.context.new_cdp_session(page).send("Target.getTargetInfo")
+    page.context.browser.new_browser_cdp_session().send("Browser.setPermission", {
+        "permission": {"name": "notifications"}, "setting": "denied",
+        "origin": live_server.url, "browserContextId": target["targetInfo"]["browserContextId"]})
+    page.reload()
+    assert page.evaluate("() => Notification.permission") == "denied"
+    expect(page.get_by_text("Notifications are blocked for Health Space in this browser."
+                            ).first).to_be_visible()
+    expect(page.get_by_text("Allow them in the browser’s site settings")).to_be_visible()
+    expect(page.get_by_role("button", name="Turn on notifications")).to_be_hidden()
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
 
 
 def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live_server,
@@ -174,9 +188,7 @@ def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live
     cdp.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server.url, "registrationId": registration,
         "data": delivery.text})
-    page.wait_for_function("""() => navigator.serviceWorker.ready
-        .then(r => r.getNotifications()).then(ns => ns.length === 1)""")
-    [shown] = _notifications(page)
+    [shown] = notifications_when(page, "ns => ns.some(n => n.tag === 'push-test')")
     assert shown["title"] == "Test notification"
     assert shown["body"] == "Notifications work on this device."
     assert shown["tag"] == "push-test"
@@ -189,14 +201,15 @@ def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live
     # notification and POSTs {action, token}; the open page refreshes its list.
     worker = _service_worker(context)
     worker.evaluate("""async () => {
-        const [n] = await self.registration.getNotifications();
+        let n;
+        while (!n) [n] = await self.registration.getNotifications({tag: 'push-test'});
         try {
           self.dispatchEvent(new NotificationEvent('notificationclick',
                                                    {notification: n, action: 'confirm'}));
         } catch (e) { /* waitUntil refuses an untrusted event; the listener already ran */ }
     }""")
     expect(page.locator("#push-devices")).to_contain_text("test confirmed", timeout=10_000)
-    assert _notifications(page) == []
+    notifications_when(page, "ns => ns.length === 0")  # closed by the listener
 
 
 def test_a_push_without_a_readable_payload_still_shows_a_notification(context, live_server,
@@ -207,9 +220,7 @@ def test_a_push_without_a_readable_payload_still_shows_a_notification(context, l
     cdp, registration = _registration_id(context, page, live_server.url)
     cdp.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server.url, "registrationId": registration, "data": "not json"})
-    page.wait_for_function("""() => navigator.serviceWorker.ready
-        .then(r => r.getNotifications()).then(ns => ns.length > 0)""")
-    shown = _notifications(page)[-1]
+    [shown] = notifications_when(page, "ns => ns.length > 0")
     assert (shown["title"], shown["body"]) == ("Health Space", "You have a new notification.")
     # A hostile payload cannot make the worker open or post to another site.
     cdp.send("ServiceWorker.deliverPushMessage", {
@@ -217,9 +228,8 @@ def test_a_push_without_a_readable_payload_still_shows_a_notification(context, l
         "data": json.dumps({"title": "x", "tag": "evil", "url": "https://evil.example/",
                             "actions": [{"action": "taken", "title": "Taken"}],
                             "data": {"action_url": "https://evil.example/steal"}})})
-    page.wait_for_function("""() => navigator.serviceWorker.ready
-        .then(r => r.getNotifications({tag: 'evil'})).then(ns => ns.length === 1)""")
-    evil = [n for n in _notifications(page) if n["tag"] == "evil"][0]
+    shown = notifications_when(page, "ns => ns.some(n => n.tag === 'evil')")
+    evil = [n for n in shown if n["tag"] == "evil"][0]
     assert evil["data"]["url"] == f"{live_server.url}/"
     assert evil["data"]["action_url"] is None
     assert evil["actions"] == []  # no action without a same-origin place to post it

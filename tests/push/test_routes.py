@@ -212,3 +212,19 @@ def test_renewal_needs_the_old_subscriptions_secret(app, signed_in, push_endpoin
         "renewed": True}
     with app.app_context():
         assert db.session.scalars(select(PushSubscription.endpoint)).all() == [new.endpoint]
+
+
+def test_signing_out_forgets_this_browsers_device_only(app, client, login, patient,
+                                                       push_endpoint):
+    phone = app.test_client()
+    login(phone, patient)
+    on_phone, _ = _subscribe(phone, push_endpoint)
+    laptop = login(client, patient)
+    on_laptop, _ = _subscribe(laptop, push_endpoint)
+    phone.post("/accounts/sign-out")
+    with app.app_context():
+        assert db.session.scalars(select(PushSubscription.endpoint)).all() == [on_laptop.endpoint]
+    # Signing in again on the phone: its page registers the same subscription again.
+    login(phone, patient)
+    assert phone.post("/push/subscriptions", json=on_phone.info()).status_code == 201
+    assert _count(app) == 2

@@ -60,6 +60,17 @@ def test_an_endpoint_moves_to_whoever_signed_in_last(patient, make_user, push_en
     assert services.has_subscription(daughter)
 
 
+def test_a_leaked_endpoint_alone_does_not_move_a_device(patient, make_user, push_endpoint):
+    sub = subscribed(patient, push_endpoint)
+    stranger = db.session.merge(make_user("relative"))
+    forged = push_endpoint.subscription().info()
+    forged["endpoint"] = sub.endpoint
+    with pytest.raises(UserError):
+        services.subscribe(stranger, forged)
+    db.session.rollback()
+    assert services.has_subscription(patient) and not services.has_subscription(stranger)
+
+
 def _valid(endpoint: PushEndpoint) -> dict:
     return endpoint.subscription().info()
 

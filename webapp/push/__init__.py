@@ -2,4 +2,6 @@ from flask import Blueprint
 
 bp = Blueprint("push", __name__, url_prefix="/push")
 
-from . import routes  # noqa: E402,F401
+from . import routes, services  # noqa: E402,F401
+
+services.connect_signals()

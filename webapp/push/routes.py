@@ -61,6 +61,7 @@ def device_list():
 def subscribe():
     policy.require(current_user, "account.manage_self", current_user)
     sub = services.subscribe(current_user, _json_body(), request.headers.get("User-Agent"))
+    services.remember_for_session(sub)
     return jsonify(id=sub.id, label=sub.label), 201
 
 

@@ -170,6 +170,11 @@ def subscribe(user, data, user_agent: str | None = None) -> PushSubscription:
             db.session.add(sub)
         else:
             sub = existing
+            if sub.user_id != user.id and (sub.p256dh != p256dh or sub.auth != auth):
+                # Only the browser holding this subscription knows its keys: an endpoint
+                # alone (a leaked URL) does not move someone's device to another account.
+                raise UserError(_("This browser sent an invalid subscription. "
+                                  "Nothing was saved."))
             if sub.user_id != user.id or sub.p256dh != p256dh or sub.auth != auth:
                 sub.test_confirmed_at = None
             sub.user_id, sub.p256dh, sub.auth, sub.label = user.id, p256dh, auth, label
@@ -229,6 +234,40 @@ def get_device(user, subscription_id: int) -> PushSubscription:
         raise NotFound(_("This device is no longer registered."))
     policy.require(user, "push.device.manage", sub)
     return sub
+
+
+SESSION_KEY = "push_subscription_id"
+
+
+def remember_for_session(sub: PushSubscription) -> None:
+    """This browser's device, so that signing out here stops its notifications."""
+    from flask import session
+
+    session[SESSION_KEY] = sub.id
+
+
+def forget_session_device(sender, user=None, **_extra) -> None:
+    """Flask-Login's user_logged_out: the person signed out on this browser, so it stops
+    receiving their notifications (a shared or lent phone must not keep showing them).
+    If they sign in again, the page registers the browser's subscription again."""
+    from flask import session
+
+    sub_id = session.pop(SESSION_KEY, None)
+    if not isinstance(sub_id, int) or user is None or not getattr(user, "id", None):
+        return
+    try:
+        db.session.execute(delete(PushSubscription).where(
+            PushSubscription.id == sub_id, PushSubscription.user_id == user.id))
+        db.session.commit()
+    except Exception:  # signing out must never fail because of this
+        db.session.rollback()
+        log.exception("push: could not forget the signed-out device")
+
+
+def connect_signals() -> None:
+    from flask_login import user_logged_out
+
+    user_logged_out.connect(forget_session_device, weak=False)
 
 
 def remove_device(user, subscription_id: int) -> None:
