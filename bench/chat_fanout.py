@@ -135,10 +135,27 @@ def stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def worker_rss_mb(master: subprocess.Popen) -> float | None:
+def worker_pid(master: subprocess.Popen) -> int | None:
     children = Path(f"/proc/{master.pid}/task/{master.pid}/children")
     try:
-        pid = int(children.read_text().split()[0])
+        return int(children.read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def worker_cpu_seconds(master: subprocess.Popen) -> float | None:
+    """User + system CPU time of the (single) worker process so far."""
+    pid = worker_pid(master)
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def worker_rss_mb(master: subprocess.Popen) -> float | None:
+    pid = worker_pid(master)
+    try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return round(int(line.split()[1]) / 1024, 1)
@@ -148,7 +165,14 @@ def worker_rss_mb(master: subprocess.Popen) -> float | None:
 
 
 async def run_load(
-    url: str, members: list[tuple[int, int, dict]], rate: float, seconds: float, drain: float = 5.0
+    url: str,
+    members: list[tuple[int, int, dict]],
+    rate: float,
+    seconds: float,
+    drain: float = 5.0,
+    on_connected=None,
+    cpu_seconds=None,
+    gc_stats=None,
 ) -> dict:
     """members: (user_id, conversation_id, connect kwargs). Returns latency figures."""
     import socketio
@@ -182,6 +206,10 @@ async def run_load(
         by_conversation.setdefault(conversation_id, []).append(client)
 
     await asyncio.gather(*(connect(*m) for m in members))
+    if on_connected is not None:
+        on_connected()
+    cpu_start = cpu_seconds() if cpu_seconds else None
+    gc_start = gc_stats() if gc_stats else None
     counter = 0
     interval = 1.0 / rate
     t_start = time.perf_counter()
@@ -216,6 +244,9 @@ async def run_load(
     deadline = time.perf_counter() + drain
     while received < expected and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
+    cpu_end = cpu_seconds() if cpu_seconds else None
+    await asyncio.sleep(1.2)  # the worker writes its collector figures every second
+    gc_end = gc_stats() if gc_stats else None
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
     latencies.sort()
     pick = lambda q: round(latencies[min(len(latencies) - 1, int(len(latencies) * q))], 2)  # noqa: E731
@@ -231,6 +262,31 @@ async def run_load(
         "p99_ms": pick(0.99) if latencies else None,
         "max_ms": round(latencies[-1], 2) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
+        # Everything the worker did while sending and draining (pings of every connection
+        # included), divided by the messages sent.
+        "worker_cpu_ms_per_message": round((cpu_end - cpu_start) * 1000 / counter, 2)
+        if cpu_start is not None and cpu_end is not None and counter
+        else None,
+        **({"worker_gc": gc_delta(gc_start, gc_end)} if gc_start and gc_end else {}),
+    }
+
+
+def read_gc_stats(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def gc_delta(before: dict, after: dict) -> dict:
+    """The collector's work in the worker between two snapshots (see gunicorn.conf.py)."""
+    return {
+        "collections_by_generation": [
+            a - b for a, b in zip(after["collections"], before["collections"], strict=True)
+        ],
+        "pause_ms_total": round(sum(after["pause_ms_total"]) - sum(before["pause_ms_total"]), 1),
+        "pause_ms_max_over_run": round(max(after["pause_ms_max"]), 1),
+        "pauses_over_20ms": after["pauses_over_20ms"] - before["pauses_over_20ms"],
     }
 
 
@@ -288,6 +344,7 @@ def main() -> None:
         "WEBAUTHN_ORIGIN": url,
         "RATELIMIT_ENABLED": "0",
         "BIND": f"localhost:{port}",
+        "HEALTHSPACE_GC_STATS": str(instance / "gc.json"),
     }
     gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
     result: dict = {
@@ -312,7 +369,16 @@ def main() -> None:
             (uid, cid, {"headers": {"Cookie": f"session={data['cookies'][uid]}", "User-Agent": UA}})
             for uid, cid in in_rooms
         ]
-        result["app"] = asyncio.run(run_load(url, members, args.rate, args.seconds))
+        result["app"] = asyncio.run(
+            run_load(
+                url,
+                members,
+                args.rate,
+                args.seconds,
+                cpu_seconds=lambda: worker_cpu_seconds(app),
+                gc_stats=lambda: read_gc_stats(instance / "gc.json"),
+            )
+        )
         result["app"]["worker_rss_mb_after_load"] = worker_rss_mb(app)
         idle = [
             {"headers": {"Cookie": f"session={data['cookies'][uid]}", "User-Agent": UA}}
@@ -344,7 +410,15 @@ def main() -> None:
     )
     try:
         members = [(uid, cid, {"auth": {"room": cid}}) for uid, cid in in_rooms]
-        result["bare"] = asyncio.run(run_load(bare_url, members, args.rate, args.seconds))
+        result["bare"] = asyncio.run(
+            run_load(
+                bare_url,
+                members,
+                args.rate,
+                args.seconds,
+                cpu_seconds=lambda: worker_cpu_seconds(bare),
+            )
+        )
     finally:
         stop(bare)
     if result["app"]["p99_ms"] and result["bare"]["p99_ms"]:

@@ -37,6 +37,19 @@ def _payload(data) -> dict:
     return data
 
 
+def _conversation(data: dict, action: str = "conversation.read"):
+    """The signed-in user and the payload's conversation, policy asked (on every event).
+
+    The conversation, its members and their accounts come first, in one query: the user, a
+    member, is then found in the session instead of being queried again."""
+    conversation_id = data.get("conversation_id")
+    preloaded = services.prefetch_conversation(conversation_id)
+    user = _me()
+    conversation = services.get_conversation(user, conversation_id, action)
+    del preloaded  # held until here: the session's identity map keeps only weak references
+    return user, conversation
+
+
 @socketio.on("connect", namespace=NS)
 def connect(auth=None):
     if not current_user.is_authenticated:
@@ -59,10 +72,9 @@ def disconnect(reason=None):
 @socketio.on("send_message", namespace=NS)
 def send_message(data):
     data = _payload(data)
-    user = _me()
-    conversation = services.get_conversation(user, data.get("conversation_id"))
+    user, conversation = _conversation(data)
     message, created = services.post_message(
-        user, conversation, data.get("body"), data.get("client_id")
+        user, conversation, data.get("body"), data.get("client_id"), from_sid=request.sid
     )
     return {
         "ok": True,
@@ -102,10 +114,7 @@ def sync(data):
 @socketio.on("typing", namespace=NS)
 def typing(data):
     data = _payload(data)
-    user = _me()
-    conversation = services.get_conversation(
-        user, data.get("conversation_id"), "conversation.write"
-    )
+    user, conversation = _conversation(data, "conversation.write")
     socketio.emit(
         "typing",
         {"conversation_id": conversation.id, "user_id": user.id, "name": user.display_name},
@@ -118,8 +127,7 @@ def typing(data):
 
 def _mark(data, kind: str):
     data = _payload(data)
-    user = _me()
-    conversation = services.get_conversation(user, data.get("conversation_id"))
+    user, conversation = _conversation(data)
     up_to = services.mark(user, conversation, data.get("message_id"), kind)
     return {"ok": True, "up_to": up_to}
 
@@ -155,5 +163,3 @@ def _on_access_changed(sender, patient_id=None, grantee_id=None, **extra):
         services.withdraw_access(patient_id, grantee_id)
     except Exception:  # noqa: BLE001 - the grant change is committed; never undo it here
         log.exception("could not withdraw live access")
-
-

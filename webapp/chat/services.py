@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, crypto, policy
 from ..accounts.models import User
@@ -116,8 +116,25 @@ def parse_optional_id(value) -> int | None:
 # ---- Conversations ---------------------------------------------------------------------
 
 
+def _with_members():
+    # Policy reads the members (membership) on every call, the fragment and the offline push
+    # read their accounts: one joined query instead of three.
+    return [joinedload(Conversation.members).joinedload(ConversationMember.user)]
+
+
+def prefetch_conversation(conversation_id) -> Conversation | None:
+    """Load a conversation, its members and their accounts into the session in one query,
+    before the signed-in user is loaded: that user (a member) is then found in the session
+    instead of being queried again. Asks nothing: hold the result (the session's identity
+    map is weak) and let get_conversation() decide. A bad id is left to get_conversation()."""
+    try:
+        return db.session.get(Conversation, parse_id(conversation_id), options=_with_members())
+    except UserError:
+        return None
+
+
 def get_conversation(user, conversation_id, action: str = "conversation.read") -> Conversation:
-    conversation = db.session.get(Conversation, parse_id(conversation_id))
+    conversation = db.session.get(Conversation, parse_id(conversation_id), options=_with_members())
     if conversation is None:
         raise NotFound(_("This conversation does not exist."))
     policy.require(user, action, conversation)
@@ -255,28 +272,42 @@ def set_closed(user: User, conversation: Conversation, closed: bool) -> Conversa
 
 
 def post_message(
-    author: User, conversation: Conversation, body, client_id, on_behalf_of: User | None = None
+    author: User,
+    conversation: Conversation,
+    body,
+    client_id,
+    on_behalf_of: User | None = None,
+    *,
+    from_sid: str | None = None,
 ) -> tuple[Message, bool]:
     """Store one message (idempotent on client_id), then deliver it. Returns (message, created).
 
     Retrying with the same client id returns the stored message and delivers nothing twice;
     a client id already used by someone else, or in another conversation, is refused.
+    `from_sid`: the socket that sent it, which gets the fragment in its acknowledgement and
+    not a second time as an event.
     """
     client_id = clean_client_id(client_id)
-    existing = _by_client_id(client_id)
-    if existing is not None:
-        return _same_sender(existing, author, conversation), False
-    if conversation.is_closed and conversation.has_member(author):
-        raise Forbidden(_("This conversation is closed to replies."))
-    policy.require(author, "conversation.write", conversation)
-    body = clean_body(body)
-    patient = conversation.patient
-    if on_behalf_of is None and patient is not None and author.is_relative:
-        on_behalf_of = patient
-    if on_behalf_of is not None and (
-        patient is None or on_behalf_of.id != patient.id or on_behalf_of.id == author.id
-    ):
-        raise Forbidden(_("You can only write for the patient of this conversation."))
+    # The unique client id is the idempotency check: a retry's INSERT fails and is answered
+    # with the stored message below (no look-up before every insert). A retry refused by
+    # the checks (closed since, access ended) is still answered with what was stored.
+    try:
+        if conversation.is_closed and conversation.has_member(author):
+            raise Forbidden(_("This conversation is closed to replies."))
+        policy.require(author, "conversation.write", conversation)
+        body = clean_body(body)
+        patient = conversation.patient
+        if on_behalf_of is None and patient is not None and author.is_relative:
+            on_behalf_of = patient
+        if on_behalf_of is not None and (
+            patient is None or on_behalf_of.id != patient.id or on_behalf_of.id == author.id
+        ):
+            raise Forbidden(_("You can only write for the patient of this conversation."))
+    except UserError:
+        existing = _by_client_id(client_id)
+        if existing is not None:
+            return _same_sender(existing, author, conversation), False
+        raise
     at = now()
     message = Message(
         conversation_id=conversation.id,
@@ -290,7 +321,7 @@ def post_message(
     try:
         db.session.flush()
     except IntegrityError:
-        # Another request with the same client id won the race: answer like a retry.
+        # A retry, or another request with the same client id that won the race.
         db.session.rollback()
         existing = _by_client_id(client_id)
         if existing is None:
@@ -298,18 +329,16 @@ def post_message(
         return _same_sender(existing, author, conversation), False
     conversation.last_message_id = message.id
     conversation.last_activity_at = at
-    db.session.execute(
-        update(ConversationMember)
-        .where(
-            ConversationMember.conversation_id == conversation.id,
-            ConversationMember.user_id == author.id,
-        )
-        .values(last_read_id=message.id, last_delivered_id=message.id)
-    )
+    # The author has read what they wrote. Their member row is loaded (policy just read the
+    # members), so this is one more UPDATE in the commit's flush, not a query of its own.
+    mine = conversation.member(author)
+    if mine is not None:
+        mine.last_read_id = message.id
+        mine.last_delivered_id = message.id
     if patient is not None:
         audit.record(author, patient, "write", "message", message.id, on_behalf_of=on_behalf_of)
     commit_keeping_loaded()
-    _deliver(conversation, message)
+    _deliver(conversation, message, skip_sid=from_sid)
     return message, True
 
 
@@ -338,7 +367,7 @@ def render_message(message: Message, conversation: Conversation) -> str:
     return html
 
 
-def _deliver(conversation: Conversation, message: Message) -> None:
+def _deliver(conversation: Conversation, message: Message, skip_sid: str | None = None) -> None:
     """After the commit: the fragment to every live socket, a push to members with none."""
     presence = _presence()
     html = render_message(message, conversation)
@@ -353,6 +382,7 @@ def _deliver(conversation: Conversation, message: Message) -> None:
         },
         to=conversation_room(conversation.id),
         namespace=NAMESPACE,
+        skip_sid=skip_sid,
     )
     offline = [
         m.user
@@ -620,7 +650,10 @@ def unread_total(user: User) -> int:
 
 def readable_conversation_ids(user: User) -> list[int]:
     conversations = db.session.scalars(
-        select(Conversation).join(ConversationMember).where(ConversationMember.user_id == user.id)
+        select(Conversation)
+        .join(ConversationMember)
+        .where(ConversationMember.user_id == user.id)
+        .options(selectinload(Conversation.members))
     ).all()
     return [c.id for c in conversations if policy.can(user, "conversation.read", c)]
 
