@@ -26,6 +26,12 @@ from tests.e2e.conftest import (
     format_violations,
     sign_in_with_password,
 )
+from tests.e2e.helpers import (
+    notifications_when,
+    register_subscription,
+    registration_id,
+    service_worker,
+)
 from tests.live import LiveServer
 from tests.push.push_endpoint import PushEndpoint
 
@@ -64,53 +70,6 @@ def _page_for(browser, live_server, who):
     return context, page
 
 
-def _subscribe(page, endpoint):
-    page.goto("/push/")
-    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-    key = page.get_attribute("[data-push-device]", "data-application-server-key")
-    subscription = endpoint.subscription(application_server_key=key)
-    status = page.evaluate("""async (info) => {
-        const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
-        const r = await fetch('/push/subscriptions', {method: 'POST', body: JSON.stringify(info),
-            headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}});
-        return r.status; }""", subscription.info())
-    assert status == 201
-    return subscription
-
-
-def _registration(context, page, origin):
-    cdp = context.new_cdp_session(page)
-    found = []
-
-    def on_update(event):
-        for reg in event["registrations"]:
-            if reg["scopeURL"].startswith(origin) and not reg.get("isDeleted"):
-                found.append(reg["registrationId"])
-
-    cdp.on("ServiceWorker.workerRegistrationUpdated", on_update)
-    cdp.send("ServiceWorker.enable")
-    for _ in range(50):
-        if found:
-            break
-        page.wait_for_timeout(100)
-    assert found, "the service worker registration was not reported by CDP"
-    return cdp, found[-1]
-
-
-def _notifications(page):
-    return page.evaluate("""() => navigator.serviceWorker.ready
-        .then(r => r.getNotifications())
-        .then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data,
-              actions: n.actions.map(a => ({action: a.action, title: a.title}))})))""")
-
-
-def _service_worker(context):
-    for worker in context.service_workers:
-        if worker.url.endswith("/sw.js"):
-            return worker
-    return context.wait_for_event("serviceworker")
-
-
 def _next_0800_utc() -> datetime:
     """The demo reminder's next occurrence (08:00 Paris) after now, as naive UTC."""
     now = datetime.now(PARIS)
@@ -128,8 +87,8 @@ def test_taken_from_the_notification_records_the_dose_and_the_watcher_is_alerted
     jeanne_ctx, jeanne = _page_for(browser, live_server, JEANNE)
     claire_ctx, claire = _page_for(browser, live_server, CLAIRE)
     try:
-        jeanne_sub = _subscribe(jeanne, endpoint)
-        claire_sub = _subscribe(claire, endpoint)
+        jeanne_sub = register_subscription(jeanne, endpoint)
+        claire_sub = register_subscription(claire, endpoint)
         with _db(live_server) as conn:
             reminder_id = conn.execute("SELECT id FROM reminders WHERE kind='medication'"
                                        ).fetchone()[0]
@@ -146,19 +105,17 @@ def test_taken_from_the_notification_records_the_dose_and_the_watcher_is_alerted
 
         # The browser's push service hands it to Jeanne's service worker, which shows it.
         jeanne.goto(f"/agenda/reminders/{reminder_id}")
-        cdp, registration = _registration(jeanne_ctx, jeanne, live_server.url)
+        cdp, registration = registration_id(jeanne_ctx, jeanne, live_server.url)
         cdp.send("ServiceWorker.deliverPushMessage", {
             "origin": live_server.url, "registrationId": registration, "data": delivery.text})
-        jeanne.wait_for_function("""() => navigator.serviceWorker.ready
-            .then(r => r.getNotifications()).then(ns => ns.length === 1)""")
-        [shown] = _notifications(jeanne)
+        [shown] = notifications_when(jeanne, "ns => ns.length === 1")
         assert shown["title"] == "Vous avez un rappel"
         assert shown["actions"] == [{"action": "taken", "title": "Pris"},
                                     {"action": "snooze", "title": "Rappel dans 10 min"}]
         assert shown["data"]["action_url"] == f"{live_server.url}/agenda/actions"
 
         # Jeanne taps "Taken" on the notification: the worker's listener posts the token.
-        _service_worker(jeanne_ctx).evaluate("""async () => {
+        service_worker(jeanne_ctx).evaluate("""async () => {
             const [n] = await self.registration.getNotifications();
             try {
               self.dispatchEvent(new NotificationEvent('notificationclick',
@@ -195,17 +152,12 @@ def test_taken_from_the_notification_records_the_dose_and_the_watcher_is_alerted
         assert "Kardégic" not in alert.text
         assert endpoint.errors == []
         claire.goto("/agenda/")
-        cdp, registration = _registration(claire_ctx, claire, live_server.url)
+        cdp, registration = registration_id(claire_ctx, claire, live_server.url)
         cdp.send("ServiceWorker.deliverPushMessage", {
             "origin": live_server.url, "registrationId": registration, "data": alert.text})
-        # Read in the same poll that sees it: without requireInteraction the browser may
-        # dismiss an alert on its own a few seconds later.
-        shown = claire.wait_for_function("""() => navigator.serviceWorker.ready
-            .then(r => r.getNotifications())
-            .then(ns => ns.length ? ns.map(n => ({url: n.data.url, title: n.title})) : null)"""
-                                         ).json_value()
-        assert shown == [{"url": f"{live_server.url}/agenda/reminders/{reminder_id}",
-                          "title": "Vous avez un rappel"}]
+        shown = notifications_when(claire, "ns => ns.length > 0")
+        assert [(n["data"]["url"], n["title"]) for n in shown] == [
+            (f"{live_server.url}/agenda/reminders/{reminder_id}", "Vous avez un rappel")]
     finally:
         jeanne_ctx.close()
         claire_ctx.close()

@@ -22,6 +22,13 @@ from tests.e2e.conftest import (
     format_violations,
     sign_in_with_password,
 )
+from tests.e2e.helpers import (
+    notifications_when,
+    register_subscription,
+    registration_id,
+    service_worker,
+    worker_ready,
+)
 from tests.push.push_endpoint import PushEndpoint
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
@@ -52,68 +59,13 @@ def sign_in_as_english_jeanne(page) -> None:
     assert status == 200
 
 
-def _worker_ready(page) -> None:
-    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-
-
-def _registration_id(context, page, origin: str) -> str:
-    cdp = context.new_cdp_session(page)
-    found: list[str] = []
-
-    def on_update(event):
-        for reg in event["registrations"]:
-            if reg["scopeURL"].startswith(origin) and not reg.get("isDeleted"):
-                found.append(reg["registrationId"])
-
-    cdp.on("ServiceWorker.workerRegistrationUpdated", on_update)
-    cdp.send("ServiceWorker.enable")
-    for _ in range(50):
-        if found:
-            break
-        page.wait_for_timeout(100)
-    assert found, "the service worker registration was not reported by CDP"
-    return cdp, found[-1]
-
-
-_LIST = """navigator.serviceWorker.ready.then(r => r.getNotifications())
-    .then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data,
-                              actions: n.actions.map(a => ({action: a.action, title: a.title})),
-                              requireInteraction: n.requireInteraction})))"""
-
-
-def notifications_when(page, condition: str, seconds: float = 10) -> list[dict]:
-    """The shown notifications, once `condition` (JS, given the list) holds.
-
-    Polled inside the page (a push is handled asynchronously by the worker); fails the test
-    with the last list seen if the condition does not hold within `seconds`.
-    """
-    result = page.evaluate(f"""async () => {{
-        const until = Date.now() + {int(seconds * 1000)};
-        for (;;) {{
-            const list = await {_LIST};
-            if (({condition})(list)) return {{ok: true, list}};
-            if (Date.now() > until) return {{ok: false, list}};
-            await new Promise(resolve => setTimeout(resolve, 100));
-        }}
-    }}""")
-    assert result["ok"], f"notifications never matched {condition}: {result['list']}"
-    return result["list"]
-
-
-def _service_worker(context):
-    for worker in context.service_workers:
-        if worker.url.endswith("/sw.js"):
-            return worker
-    return context.wait_for_event("serviceworker")
-
-
 def test_settings_page_is_reachable_from_me_and_accessible(notifying_page):
     page = notifying_page
     page.goto("/accounts/me")
     page.get_by_role("link", name="Notification settings").click()
     page.wait_for_url("**/push/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Notifications")
-    _worker_ready(page)
+    worker_ready(page)
     # Permission granted, no subscription yet: the switch offers to turn notifications on.
     expect(page.get_by_role("button", name="Turn on notifications")).to_be_visible()
     expect(page.get_by_text("Checking whether this browser")).to_be_hidden()
@@ -124,7 +76,7 @@ def test_settings_page_is_reachable_from_me_and_accessible(notifying_page):
 def test_turning_on_without_a_push_service_says_so(notifying_page):
     page = notifying_page
     page.goto("/push/")
-    _worker_ready(page)
+    worker_ready(page)
     page.get_by_role("button", name="Turn on notifications").click()
     alert = page.get_by_role("alert")
     expect(alert).to_have_text(
@@ -159,18 +111,8 @@ def test_not_yet_asked_and_blocked_permission_are_explained(page, live_server):
 def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live_server,
                                                                    notifying_page, endpoint):
     page = notifying_page
-    page.goto("/push/")
-    _worker_ready(page)
-
     # What the page does after pushManager.subscribe(): send the subscription to the server.
-    key = page.get_attribute("[data-push-device]", "data-application-server-key")
-    subscription = endpoint.subscription(application_server_key=key)
-    status = page.evaluate("""async (info) => {
-        const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
-        const r = await fetch('/push/subscriptions', {method: 'POST', body: JSON.stringify(info),
-            headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}});
-        return r.status; }""", subscription.info())
-    assert status == 201
+    register_subscription(page, endpoint)
     page.reload()
     expect(page.locator("#push-devices li")).to_have_count(1)
 
@@ -184,7 +126,7 @@ def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live
     assert payload["actions"] == [{"action": "confirm", "title": "It works"}]
 
     # The push service hands the (decrypted) message to the browser's service worker.
-    cdp, registration = _registration_id(context, page, live_server.url)
+    cdp, registration = registration_id(context, page, live_server.url)
     cdp.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server.url, "registrationId": registration,
         "data": delivery.text})
@@ -199,7 +141,7 @@ def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live
 
     # The person taps "It works": the worker's notificationclick listener closes the
     # notification and POSTs {action, token}; the open page refreshes its list.
-    worker = _service_worker(context)
+    worker = service_worker(context)
     worker.evaluate("""async () => {
         let n;
         while (!n) [n] = await self.registration.getNotifications({tag: 'push-test'});
@@ -216,8 +158,8 @@ def test_a_push_without_a_readable_payload_still_shows_a_notification(context, l
                                                                       notifying_page):
     page = notifying_page
     page.goto("/push/")
-    _worker_ready(page)
-    cdp, registration = _registration_id(context, page, live_server.url)
+    worker_ready(page)
+    cdp, registration = registration_id(context, page, live_server.url)
     cdp.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server.url, "registrationId": registration, "data": "not json"})
     [shown] = notifications_when(page, "ns => ns.length > 0")
