@@ -228,3 +228,53 @@ def test_signing_out_forgets_this_browsers_device_only(app, client, login, patie
     login(phone, patient)
     assert phone.post("/push/subscriptions", json=on_phone.info()).status_code == 201
     assert _count(app) == 2
+
+
+def test_signing_out_everywhere_stops_notifications_on_every_device(app, client, login, patient,
+                                                                    make_user, push_endpoint):
+    phone = app.test_client()
+    login(phone, patient)
+    on_phone, _ = _subscribe(phone, push_endpoint)
+    laptop = login(client, patient)
+    on_laptop, _ = _subscribe(laptop, push_endpoint)
+    other = app.test_client()
+    login(other, make_user("relative"))
+    on_other, _ = _subscribe(other, push_endpoint)
+    with app.app_context():
+        assert services.send(db.session.get(type(patient), patient.id), {"title": "before"},
+                             ttl=60) == 2
+
+    assert laptop.post("/accounts/sign-out-everywhere").status_code == 302
+
+    with app.app_context():
+        # The lost phone is signed out and shows nothing more; someone else's device is kept.
+        assert db.session.scalars(select(PushSubscription.endpoint)).all() == [on_other.endpoint]
+        assert services.send(db.session.get(type(patient), patient.id), {"title": "after"},
+                             ttl=60) == 0
+    assert [d.payload["title"] for d in push_endpoint.for_subscription(on_phone)] == ["before"]
+    assert [d.payload["title"] for d in push_endpoint.for_subscription(on_laptop)] == ["before"]
+    # Signing in again on a browser registers it again.
+    login(phone, patient)
+    assert phone.post("/push/subscriptions", json=on_phone.info()).status_code == 201
+    assert _count(app) == 2
+
+
+def test_a_failed_sign_out_everywhere_keeps_the_devices(app, client, login, patient,
+                                                        push_endpoint, monkeypatch):
+    """The devices go with the sign-out's own transaction, never without it."""
+    from webapp.accounts import services as accounts
+
+    laptop = login(client, patient)
+    _subscribe(laptop, push_endpoint)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("commit failed")
+
+    with app.test_request_context(), pytest.raises(RuntimeError):
+        user = db.session.get(type(patient), patient.id)
+        monkeypatch.setattr(db.session, "commit", fail)
+        accounts.sign_out_everywhere(user)
+    monkeypatch.undo()
+    with app.app_context():
+        db.session.rollback()
+        assert _count(app) == 1

@@ -26,7 +26,7 @@ from ..errors import Conflict, Gone, NotFound, UserError
 from ..extensions import db
 from . import fresh, throttle
 from .models import Invitation, Passkey, Role, User, new_session_token
-from .signals import invitation_redeemed
+from .signals import invitation_redeemed, signed_out_everywhere
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time the same whether or not the account exists.
@@ -202,8 +202,10 @@ def end_session() -> None:
 
 
 def sign_out_everywhere(user: User) -> None:
-    """Every session of this user, on every device, stops working at its next request."""
+    """Every session of this user, on every device, stops working at its next request, and
+    (through `signals.signed_out_everywhere`) no device keeps receiving their notifications."""
     user.session_token = new_session_token()
+    signed_out_everywhere.send(user)
     db.session.commit()
     end_session()
 

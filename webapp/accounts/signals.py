@@ -8,3 +8,8 @@ _signals = Namespace()
 # after the user row is flushed and before the commit: a listener may add its own rows (e.g. the
 # care circle's grant for an invited relative) and they commit, or roll back, together.
 invitation_redeemed = _signals.signal("accounts.invitation-redeemed")
+
+# Sent by services.sign_out_everywhere(user) INSIDE its transaction, after the session token
+# changed and before the commit: a listener removes what keeps reaching that person's devices
+# (e.g. push subscriptions), and it commits, or rolls back, with the sign-out.
+signed_out_everywhere = _signals.signal("accounts.signed-out-everywhere")

@@ -264,10 +264,20 @@ def forget_session_device(sender, user=None, **_extra) -> None:
         log.exception("push: could not forget the signed-out device")
 
 
+def forget_all_devices(user, **_extra) -> None:
+    """accounts' signed_out_everywhere: the person signed out of every device (a lost phone,
+    a shared computer), so none keeps receiving their notifications. Runs inside the
+    sign-out's transaction; each browser registers again when they sign in on it."""
+    db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id))
+
+
 def connect_signals() -> None:
     from flask_login import user_logged_out
 
+    from ..accounts.signals import signed_out_everywhere
+
     user_logged_out.connect(forget_session_device, weak=False)
+    signed_out_everywhere.connect(forget_all_devices, weak=False)
 
 
 def remove_device(user, subscription_id: int) -> None:
