@@ -65,12 +65,38 @@ def _admin_invite(actor, subject) -> bool:
 # `<scope>.read` / `<scope>.write` on a patient (a User): the patient themself, or a relative
 # or professional holding an active grant (not revoked, not past its end date, professional
 # not blocked) with that scope. Emergency access opens `summary.read` only. Admins reach no
-# patient data. Domain rules below call `_scope(actor, patient, "messages")` and the like.
+# patient data. Domain rules below call `can(actor, "messages.read", patient)` and the like.
+# The circle's services only answer data questions (which grant is in force, is there an
+# open emergency access, is this professional blocked); every yes or no is decided here.
+
+def _circle():
+    from .circle import services
+
+    return services
+
+
+def _a_patient(patient) -> bool:
+    from .accounts.models import User
+
+    return isinstance(patient, User) and patient.is_patient and patient.is_active
+
+
+def _in_emergency(actor, patient) -> bool:
+    return actor.is_professional and _circle().active_emergency(patient.id, actor.id) is not None
+
 
 def _scope(actor, patient, scope: str) -> bool:
-    from .circle import services as circle
-
-    return circle.has_scope(actor, patient, scope)
+    if not _a_patient(patient):
+        return False
+    if actor.id == patient.id:
+        return True
+    if not (actor.is_relative or actor.is_professional):
+        return False
+    grant = _circle().active_grant(patient.id, actor.id)
+    if grant is not None and scope in grant.scope_set:
+        return True
+    # Breaking the glass opens the summary and nothing else.
+    return scope == "summary" and _in_emergency(actor, patient)
 
 
 def _is_the_patient(actor, patient) -> bool:
@@ -91,14 +117,37 @@ for _action in ("circle.manage", "audit.read", "space.export", "space.close"):
     rule(_action)(_is_the_patient)
 
 
+@rule("circle.manage_item")
+def _manage_item(actor, item) -> bool:
+    """A grant, invitation, access request or block: only the patient it belongs to."""
+    return item is not None and actor.is_patient and item.patient_id == actor.id
+
+
+@rule("circle.reach")
+def _reach(actor, patient) -> bool:
+    """Some of the patient's data, whatever the scope: the patient themself, an active grant,
+    or emergency access. The list of one's patients and 'acting for' are built on it."""
+    if not _a_patient(patient):
+        return False
+    if actor.id == patient.id:
+        return True
+    if not (actor.is_relative or actor.is_professional):
+        return False
+    return (_circle().active_grant(patient.id, actor.id) is not None
+            or _in_emergency(actor, patient))
+
+
 @rule("circle.act_for")
 def _act_for(actor, patient) -> bool:
     """Switch to 'acting for ‹patient›': any active grant (or emergency access) will do."""
-    from .circle import services as circle
+    return (actor.is_relative or actor.is_professional) and _reach(actor, patient)
 
-    if patient is None or not (actor.is_relative or actor.is_professional):
-        return False
-    return any(p.id == patient.id for p in circle.patients_for(actor))
+
+@rule("circle.hold_grant")
+def _hold_grant(grantee, patient) -> bool:
+    """Who may be given access to a patient's data: a relative or a professional."""
+    return (_a_patient(patient) and grantee.id != patient.id
+            and (grantee.is_relative or grantee.is_professional))
 
 
 @rule("circle.directory")
@@ -113,22 +162,20 @@ def _find_patient(actor, subject) -> bool:
     return actor.is_professional
 
 
-@rule("circle.request_access")
-def _request_access(actor, patient) -> bool:
-    from .circle import services as circle
+@rule("circle.contact_patient")
+def _contact_patient(actor, patient) -> bool:
+    """A professional may find this patient, ask them for access: not if they were blocked."""
+    return (actor.is_professional and _a_patient(patient)
+            and not _circle().is_blocked(patient.id, actor.id))
 
-    return (actor.is_professional and patient is not None and patient.is_patient
-            and not circle.is_blocked(patient.id, actor.id))
+
+rule("circle.request_access")(_contact_patient)
 
 
 @rule("circle.emergency")
 def _emergency(actor, patient) -> bool:
     """Break the glass: a professional, not blocked, the patient has not switched it off."""
-    from .circle import services as circle
-
-    return (actor.is_professional and patient is not None and patient.is_patient
-            and patient.is_active and not circle.is_blocked(patient.id, actor.id)
-            and circle.emergency_allowed(patient.id))
+    return _contact_patient(actor, patient) and _circle().emergency_allowed(patient.id)
 
 
 @rule("circle.redeem_invitation")

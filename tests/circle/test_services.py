@@ -61,6 +61,40 @@ def test_scopes_follow_the_grant(app_ctx, granted):
     assert not policy.can(jeanne, "no.such.action", jeanne)
 
 
+def test_the_circle_decisions_are_policy_rules(app_ctx, granted):
+    """The circle's services answer data questions; every yes/no is a rule in policy."""
+    jeanne, claire, nadia = get(granted.jeanne), get(granted.claire), get(granted.nadia)
+    paul, olga = get(granted.paul), get(granted.olga)
+    assert not hasattr(services, "has_scope")
+    # Reaching a patient (any scope) and acting for them.
+    assert policy.can(jeanne, "circle.reach", jeanne) and policy.can(claire, "circle.reach", jeanne)
+    assert not policy.can(paul, "circle.reach", jeanne) and not policy.can(olga, "circle.reach",
+                                                                             jeanne)
+    assert policy.can(claire, "circle.act_for", jeanne)
+    assert not policy.can(jeanne, "circle.act_for", jeanne)  # a patient is always themself
+    # Who may hold a grant: relatives and professionals, never the patient or another patient.
+    assert policy.can(claire, "circle.hold_grant", jeanne)
+    assert policy.can(paul, "circle.hold_grant", jeanne)
+    assert not policy.can(olga, "circle.hold_grant", jeanne)
+    assert not policy.can(jeanne, "circle.hold_grant", jeanne)
+    # A row of a circle belongs to its patient only.
+    grant = db.session.get(Grant, granted.claire_grant)
+    assert policy.can(jeanne, "circle.manage_item", grant)
+    assert not policy.can(olga, "circle.manage_item", grant)
+    assert not policy.can(claire, "circle.manage_item", grant)
+    assert not policy.can(jeanne, "circle.manage_item", None)
+    # Professionals contact a patient unless blocked; an inactive account is not findable.
+    assert policy.can(paul, "circle.contact_patient", jeanne)
+    assert not policy.can(claire, "circle.contact_patient", jeanne)
+    db.session.add(Block(patient_id=jeanne.id, professional_id=paul.id))
+    db.session.commit()
+    assert not policy.can(paul, "circle.contact_patient", jeanne)
+    assert not policy.can(paul, "circle.request_access", jeanne)
+    olga.active = False
+    db.session.commit()
+    assert not policy.can(nadia, "circle.contact_patient", get(granted.olga))
+
+
 def test_expired_revoked_and_blocked_grants_give_nothing(app_ctx, granted):
     jeanne, claire, nadia = get(granted.jeanne), get(granted.claire), get(granted.nadia)
     claire_grant = db.session.get(Grant, granted.claire_grant)

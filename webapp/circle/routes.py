@@ -373,9 +373,8 @@ def request_access(patient_id: int):
 @login_required
 def emergency(patient_id: int):
     patient = _patient(patient_id)
-    if not policy.can(current_user, "circle.find_patient") or \
-            services.is_blocked(patient.id, current_user.id):
-        abort(404)
+    if not policy.can(current_user, "circle.contact_patient", patient):
+        abort(404)  # a patient who blocked this professional is not findable
     policy.require(current_user, "circle.emergency", patient)
     services.open_emergency(current_user, patient, request.form.get("reason", ""))
     return redirect_to(url_for("circle.summary", patient_id=patient.id))

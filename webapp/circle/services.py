@@ -4,7 +4,9 @@ For other domains:
   patients_for(user, scope=None) -> list[User]   the patients whose `scope` the user can reach
   acting_for(user) -> User | None                the patient the user currently acts for
   active_grant(patient_id, grantee_id) -> Grant | None
-Access decisions themselves are made by webapp.policy, which reads these helpers.
+  active_emergency(patient_id, professional_id), is_blocked(…), emergency_allowed(patient_id)
+These answer data questions only: every access decision (who may read a scope, act for a
+patient, manage a grant) is made by webapp.policy, which reads these helpers.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_
 
-from .. import audit
+from .. import audit, policy
 from ..accounts.models import Role, User
 from ..errors import Conflict, Forbidden, Gone, NotFound, UserError
 from ..extensions import db
@@ -95,63 +97,37 @@ def active_emergency(patient_id: int, professional_id: int) -> EmergencyAccess |
     )
 
 
-def has_scope(actor: User, patient: User, scope: str) -> bool:
-    """The scope rule every domain builds on (asked through webapp.policy, not directly)."""
-    if patient is None or not isinstance(patient, User) or not patient.is_patient:
-        return False
-    if not patient.is_active:
-        return False
-    if actor.id == patient.id:
-        return True
-    if not (actor.is_relative or actor.is_professional):
-        return False
-    grant = active_grant(patient.id, actor.id)
-    if grant is not None and scope in grant.scope_set:
-        return True
-    if scope == "summary" and actor.is_professional:
-        return active_emergency(patient.id, actor.id) is not None
-    return False
+def _candidate_patients(user: User) -> list[User]:
+    """Everyone whose data this user might reach: themself, the patients whose grant to them
+    is in force, those whose summary they opened in an emergency (policy has the last word)."""
+    at = now()
+    found = {user.id: user}
+    for grant in db.session.scalars(
+        db.select(Grant).where(Grant.grantee_id == user.id, _active_clause(at))
+    ):
+        found.setdefault(grant.patient_id, grant.patient)
+    for access in db.session.scalars(
+        db.select(EmergencyAccess).where(EmergencyAccess.professional_id == user.id,
+                                         EmergencyAccess.started_at <= at,
+                                         EmergencyAccess.ends_at > at)
+    ):
+        found.setdefault(access.patient_id, access.patient)
+    return list(found.values())
 
 
 def patients_for(user: User, scope: str | None = None) -> list[User]:
     """The patients whose `scope` (any scope when None) this user can reach now, by name."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
-    if user.is_patient:
-        return [user]
-    if not (user.is_relative or user.is_professional):
-        return []
-    at = now()
-    grants = db.session.scalars(
-        db.select(Grant).join(User, User.id == Grant.patient_id)
-        .where(Grant.grantee_id == user.id, _active_clause(at), User.active.is_(True))
-    ).all()
-    found: dict[int, User] = {}
-    for grant in grants:
-        if (scope is None or scope in grant.scope_set) and not is_blocked(grant.patient_id,
-                                                                           user.id):
-            found[grant.patient_id] = grant.patient
-    if user.is_professional and scope in (None, "summary"):
-        for access in db.session.scalars(
-            db.select(EmergencyAccess).where(EmergencyAccess.professional_id == user.id,
-                                             EmergencyAccess.started_at <= at,
-                                             EmergencyAccess.ends_at > at)
-        ):
-            if active_emergency(access.patient_id, user.id) is not None:
-                found.setdefault(access.patient_id, access.patient)
-    return sorted(found.values(), key=lambda p: p.display_name.lower())
+    action = f"{scope}.read" if scope else "circle.reach"
+    reachable = [p for p in _candidate_patients(user) if policy.can(user, action, p)]
+    return sorted(reachable, key=lambda p: p.display_name.lower())
 
 
 def acting_for(user: User) -> User | None:
     """The patient this user acts for now: a patient acts for themself; a relative or a
     professional for the patient chosen with the switch (kept in the session), or for their
     only patient. None when they have none (or the chosen one's access has ended)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if user.is_patient:
-        return user
-    if not (user.is_relative or user.is_professional):
-        return None
     reachable = patients_for(user)
     chosen = session.get(SESSION_KEY) if has_request_context() else None
     if chosen is not None:
@@ -217,8 +193,17 @@ def parse_end_date(text: str | None, tz_name: str) -> datetime | None:
 
 
 def _patient_only(patient: User) -> None:
-    if patient is None or not patient.is_patient:
+    if not policy.can(patient, "circle.manage", patient):
         raise Forbidden(_("Only a patient can manage who has access to their space."))
+
+
+def _own(patient: User, model, row_id: int, missing: str):
+    """A row of the patient's circle (grant, invitation, request, block) by id; another
+    patient's row does not exist for them."""
+    row = db.session.get(model, row_id)
+    if not policy.can(patient, "circle.manage_item", row):
+        raise NotFound(missing)
+    return row
 
 
 # ---- Grants --------------------------------------------------------------------------------
@@ -234,7 +219,7 @@ def grant(patient: User, grantee: User, scopes: str, ends_at: datetime | None) -
     _patient_only(patient)
     if grantee.id == patient.id:
         raise UserError(_("You already have full access to your own space."))
-    if not (grantee.is_relative or grantee.is_professional) or not grantee.is_active:
+    if not policy.can(grantee, "circle.hold_grant", patient):
         raise UserError(_("Access can be given only to a relative or a health professional."))
     if grantee.is_professional and is_blocked(patient.id, grantee.id):
         raise Conflict(_("You blocked this professional. Unblock them first."))
@@ -264,10 +249,7 @@ def give_access(patient: User, grantee_id: int, scopes: str, ends_at: datetime |
 
 
 def _own_grant(patient: User, grant_id: int) -> Grant:
-    row = db.session.get(Grant, grant_id)
-    if row is None or row.patient_id != patient.id:
-        raise NotFound(_("This access does not exist."))
-    return row
+    return _own(patient, Grant, grant_id, _("This access does not exist."))
 
 
 def change_grant(patient: User, grant_id: int, scopes: str, ends_at: datetime | None) -> Grant:
@@ -384,9 +366,7 @@ def pending_invitations(patient: User) -> list[Invitation]:
 
 def cancel_invitation(patient: User, invitation_id: int) -> None:
     _patient_only(patient)
-    row = db.session.get(Invitation, invitation_id)
-    if row is None or row.patient_id != patient.id:
-        raise NotFound(_("This invitation does not exist."))
+    row = _own(patient, Invitation, invitation_id, _("This invitation does not exist."))
     if row.cancelled_at is None and row.used_at is None:
         row.cancelled_at = now()
         audit.record(patient, patient, "cancel", "invitation", row.id)
@@ -415,7 +395,7 @@ def find_invitation(code: str) -> Invitation:
 def accept_invitation(relative: User, code: str) -> Grant:
     """The relative redeems the code: the grant is created, the code is spent. Commits."""
     invitation = find_invitation(code)
-    if not relative.is_relative:
+    if not policy.can(relative, "circle.redeem_invitation"):
         raise Forbidden(_("Invitations are for relatives. Sign in with a relative's account."))
     patient = invitation.patient
     if relative.id == patient.id:
@@ -471,16 +451,15 @@ def find_patient_for(professional_user: User, email: str) -> User:
     if not email or "@" not in email:
         raise UserError(_("Enter the patient's email address."), field="email")
     patient = db.session.scalar(db.select(User).filter_by(email=email))
-    if (patient is None or not patient.is_patient or not patient.is_active
-            or is_blocked(patient.id, professional_user.id)):
+    if not policy.can(professional_user, "circle.contact_patient", patient):
         raise NotFound(_("No patient you can contact has this email address."))
     return patient
 
 
 def request_access(professional_user: User, patient: User, scopes: str, note: str) -> AccessRequest:
-    if not professional_user.is_professional:
+    if not policy.can(professional_user, "circle.find_patient"):
         raise Forbidden(_("Only a health professional can ask for access."))
-    if patient is None or not patient.is_patient or is_blocked(patient.id, professional_user.id):
+    if not policy.can(professional_user, "circle.request_access", patient):
         raise NotFound(_("No patient you can contact has this email address."))
     note = (note or "").strip()
     if len(note) > 500:
@@ -510,9 +489,7 @@ def pending_requests(patient: User) -> list[AccessRequest]:
 
 def decide_request(patient: User, request_id: int, accept: bool) -> AccessRequest:
     _patient_only(patient)
-    row = db.session.get(AccessRequest, request_id)
-    if row is None or row.patient_id != patient.id:
-        raise NotFound(_("This request does not exist."))
+    row = _own(patient, AccessRequest, request_id, _("This request does not exist."))
     if row.decided_at is not None:
         raise Gone(_("This request has already been answered."))
     row.decided_at, row.accepted = now(), accept
@@ -552,9 +529,7 @@ def block(patient: User, professional_id: int) -> Block:
 
 def unblock(patient: User, block_id: int) -> None:
     _patient_only(patient)
-    row = db.session.get(Block, block_id)
-    if row is None or row.patient_id != patient.id:
-        raise NotFound(_("This block does not exist."))
+    row = _own(patient, Block, block_id, _("This block does not exist."))
     audit.record(patient, patient, "unblock", "block", row.id)
     db.session.delete(row)
     db.session.commit()
@@ -591,11 +566,11 @@ def set_emergency_allowed(patient: User, allowed: bool) -> None:
 
 def open_emergency(professional_user: User, patient: User, reason: str) -> EmergencyAccess:
     """Break the glass: the summary for EMERGENCY_HOURS, recorded and notified. Commits."""
-    if not professional_user.is_professional:
+    if not policy.can(professional_user, "circle.find_patient"):
         raise Forbidden(_("Only a health professional can use emergency access."))
-    if patient is None or not patient.is_patient or is_blocked(patient.id, professional_user.id):
+    if not policy.can(professional_user, "circle.contact_patient", patient):
         raise NotFound(_("No patient you can contact has this email address."))
-    if not emergency_allowed(patient.id):
+    if not policy.can(professional_user, "circle.emergency", patient):
         raise Forbidden(_("This patient has switched emergency access off."))
     reason = " ".join((reason or "").split())
     if len(reason) < MIN_REASON:
@@ -657,7 +632,7 @@ def unread_notices(user: User) -> list[Notice]:
 
 def mark_notice_read(user: User, notice_id: int) -> None:
     row = db.session.get(Notice, notice_id)
-    if row is None or row.user_id != user.id:
+    if not policy.can(user, "notice.read", row):
         raise NotFound(_("This notice does not exist."))
     row.read_at = row.read_at or now()
     db.session.commit()
@@ -690,6 +665,6 @@ def new_relative_account(display_name: str, email: str, password: str,
 
 
 __all__ = [
-    "acting_for", "active_emergency", "active_grant", "patients_for", "has_scope",
+    "acting_for", "active_emergency", "active_grant", "patients_for",
     "switch_acting_for", "EMERGENCY_HOURS", "INVITATION_DAYS",
 ]
