@@ -4,7 +4,7 @@ send to receipt by every other member. Then the same load on a bare python-socke
 ceiling of the stack), then idle connections and the worker's memory. Prints JSON.
 
     .venv/bin/python bench/chat_fanout.py [--clients 1000] [--rate 100] [--seconds 30]
-                                          [--idle 2000]
+                                          [--idle 2000] [--database URL]
 
 Server: gunicorn -k gevent -w 1 -c gunicorn.conf.py (GC frozen after start-up, see there).
 Clients: python-socketio AsyncClient (aiohttp) in this process, on the same 2 cores.
@@ -327,10 +327,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--idle", type=int, default=2000)
     parser.add_argument("--group", type=int, default=5)
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("DATABASE_URL"),
+        help="an empty database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/<fresh db>"
+        " (default: DATABASE_URL, else a new SQLite file)",
+    )
     args = parser.parse_args()
 
     instance = Path(tempfile.mkdtemp(prefix="hs-bench-fanout-"))
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'bench.db'}"
+    database_url = args.database or f"sqlite:///{instance / 'bench.db'}"
     users = max(args.clients, args.idle)
     data = prepare(instance, database_url, users, args.group)
     port = free_port()
