@@ -63,6 +63,9 @@ def from_environment() -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "FRESH_AUTH_SECONDS": int(env.get("FRESH_AUTH_SECONDS", "600")),
         "RUN_REMINDER_WORKER": _bool("RUN_REMINDER_WORKER", False),
+        # The care circle's expiry sweep as a task of the web process (`make run` sets it).
+        "RUN_CIRCLE_SWEEP": _bool("RUN_CIRCLE_SWEEP", False),
+        "CIRCLE_SWEEP_SECONDS": float(env.get("CIRCLE_SWEEP_SECONDS", "30")),
         # Web Push: the VAPID key is generated once into instance/ when not given here.
         "VAPID_PRIVATE_KEY": env.get("VAPID_PRIVATE_KEY") or None,
         "VAPID_CLAIM_EMAIL": env.get("VAPID_CLAIM_EMAIL", "admin@healthspace.example"),

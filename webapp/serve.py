@@ -13,11 +13,16 @@ from .extensions import socketio
 
 def main() -> None:
     os.environ.setdefault("RUN_REMINDER_WORKER", "1")
+    os.environ.setdefault("RUN_CIRCLE_SWEEP", "1")
     app = create_app()
     if app.config["RUN_REMINDER_WORKER"]:
         from .agenda.worker import start_in_process
 
         start_in_process(app)
+    if app.config["RUN_CIRCLE_SWEEP"]:
+        from .circle import sweeper
+
+        sweeper.start_in_process(app)
     host = os.environ.get("HOST", "localhost")
     port = int(os.environ.get("PORT", "5000"))
     print(f" * Health Space on http://localhost:{port}")

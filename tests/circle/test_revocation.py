@@ -103,3 +103,45 @@ def test_blocking_a_professional_cuts_their_socket(app, granted, login):
         sock.disconnect(namespace="/chat")
     with app.app_context():
         db.session.remove()
+
+
+def test_an_ending_grant_leaves_the_live_socket_once_the_sweep_runs(app, live):
+    """Reaching an end date is no request: nobody revokes anything. The periodic sweep (the
+    loop `make run` starts and `flask circle sweep --loop` runs) is what cuts the socket."""
+    import threading
+    from datetime import timedelta
+
+    from webapp.circle import services as circle
+    from webapp.circle import sweeper
+    from webapp.circle.models import Grant
+    from webapp.circle.signals import access_changed
+
+    granted, _jeanne_http, sock, conversation_id = live
+    with app.app_context():
+        db.session.get(Grant, granted.claire_grant).ends_at = circle.now() - timedelta(seconds=1)
+        db.session.commit()
+    # Policy already refuses her, but her open socket is still in the room: the gap.
+    _post(app, granted.jeanne.id, conversation_id, "After the end date, before the sweep")
+    assert "new_message" in _names(sock.get_received("/chat"))
+
+    signalled, stop = threading.Event(), threading.Event()
+
+    def heard(sender, patient_id=None, grantee_id=None, **extra):
+        if (patient_id, grantee_id) == (granted.jeanne.id, granted.claire.id):
+            signalled.set()
+
+    access_changed.connect(heard)
+    loop = threading.Thread(target=sweeper.run_forever, args=(app, stop, 0.5), daemon=True)
+    loop.start()
+    try:
+        assert signalled.wait(30), "the sweep loop never signalled the ended grant"
+    finally:
+        stop.set()
+        loop.join(10)
+        access_changed.disconnect(heard)
+    assert not loop.is_alive()
+    assert "access_lost" in _names(sock.get_received("/chat"))
+    _post(app, granted.jeanne.id, conversation_id, "After the sweep")
+    assert "new_message" not in _names(sock.get_received("/chat"))
+    with app.app_context():
+        assert db.session.get(Grant, granted.claire_grant).expiry_signalled_at is not None

@@ -1,3 +1,4 @@
+import click
 from flask import Blueprint
 
 bp = Blueprint("circle", __name__, url_prefix="/circle")
@@ -6,11 +7,21 @@ from . import routes  # noqa: E402,F401
 
 
 @bp.cli.command("sweep")
-def sweep_command() -> None:
-    """Tell listeners about grants and emergency accesses whose end has passed (run it every
-    minute from cron or a timer: policy already refuses them; this cuts live sockets too)."""
-    import click
+@click.option("--loop", is_flag=True, help="Keep sweeping, one pass every --interval seconds.")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
+def sweep_command(loop: bool, interval: float) -> None:
+    """Tell listeners about grants and emergency accesses whose end has passed: policy already
+    refuses them; this cuts live sockets too. Run it with --loop in one process of the site
+    (or every minute from cron or a timer)."""
+    from flask import current_app
 
+    from . import sweeper
     from .services import sweep_expired
 
-    click.echo(f"{sweep_expired()} ended access(es) signalled")
+    if not loop:
+        click.echo(f"{sweep_expired()} ended access(es) signalled")
+        return
+    try:
+        sweeper.run_forever(current_app._get_current_object(), interval=max(1.0, interval))
+    except KeyboardInterrupt:
+        pass
