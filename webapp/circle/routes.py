@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 from .. import audit, policy
 from ..accounts.fresh import fresh_auth_required
 from ..accounts.models import User
+from ..core.banners import banner_provider
 from ..errors import UserError
 from ..extensions import db, limiter
 from ..htmx import redirect_to, render
@@ -58,20 +59,15 @@ def circle_last_day(ends_at):
     return _last_day(ends_at)
 
 
-@bp.app_context_processor
-def circle_context():
+@banner_provider
+def circle_banners(user) -> list[tuple[str, str]]:
     """The 'acting for ‹patient›' banner on every page, and unread emergency notices."""
-    if not current_user or not current_user.is_authenticated:
-        return {}
-    banners = []
-    if current_user.is_relative or current_user.is_professional:
-        patient = services.acting_for(current_user)
-        if patient is not None:
-            banners.append(("acting", _("Acting for %(name)s", name=patient.display_name)))
-    elif current_user.is_patient:
-        for notice in services.unread_notices(current_user):
-            banners.append(("alert", notice.text))
-    return {"banners": banners}
+    if user.is_patient:
+        return [("alert", notice.text) for notice in services.unread_notices(user)]
+    patient = services.acting_for(user) if (user.is_relative or user.is_professional) else None
+    if patient is None:
+        return []
+    return [("acting", _("Acting for %(name)s", name=patient.display_name))]
 
 
 def _form_scopes() -> str:

@@ -1,0 +1,38 @@
+"""Banners across the top of every page ("Acting for Jeanne", "Dr X opened your summary").
+
+Any domain adds its own without knowing the others: it registers a provider, a function of the
+signed-in user that returns a list of (kind, text) pairs; core's context processor gives the
+template `banners`, every provider's pairs in the order they registered. `kind` becomes the
+CSS class `banner--<kind>`.
+
+    from ..core.banners import banner_provider
+
+    @banner_provider
+    def _my_banners(user) -> list[tuple[str, str]]: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Banner = tuple[str, str]
+Provider = Callable[[object], list[Banner]]
+
+PROVIDERS: list[Provider] = []
+
+
+def banner_provider(provider: Provider) -> Provider:
+    """Register a provider (once: importing a module twice does not double its banners)."""
+    if provider not in PROVIDERS:
+        PROVIDERS.append(provider)
+    return provider
+
+
+def collect(user) -> list[Banner]:
+    """Every registered provider's banners for this user (none when nobody is signed in)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    found: list[Banner] = []
+    for provider in PROVIDERS:
+        found.extend(provider(user) or [])
+    return found
