@@ -1,0 +1,135 @@
+"""Reading the circle: which grant is in force, open emergency accesses, blocks, and the
+patients a person reaches and acts for. Data questions only; policy decides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import has_request_context, session
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_
+
+from ... import policy
+from ...accounts.models import User
+from ...errors import Forbidden
+from ...extensions import db
+from ..models import (
+    Block,
+    CircleSettings,
+    EmergencyAccess,
+    Grant,
+)
+from .common import now
+
+SESSION_KEY = "acting_for"
+
+
+def _active_clause(at: datetime):
+    return and_(Grant.revoked_at.is_(None), or_(Grant.ends_at.is_(None), Grant.ends_at > at))
+
+
+def active_grant(patient_id: int, grantee_id: int) -> Grant | None:
+    """The grantee's grant from this patient if it is in force now (professional not blocked)."""
+    grant = db.session.scalar(
+        db.select(Grant).where(Grant.patient_id == patient_id, Grant.grantee_id == grantee_id,
+                               _active_clause(now()))
+    )
+    if grant is None or is_blocked(patient_id, grantee_id):
+        return None
+    return grant
+
+
+def grant_between(patient_id: int, grantee_id: int) -> Grant | None:
+    """The grant row whatever its state (revoked, expired, active)."""
+    return db.session.scalar(
+        db.select(Grant).where(Grant.patient_id == patient_id, Grant.grantee_id == grantee_id)
+    )
+
+
+def is_blocked(patient_id: int, professional_id: int) -> bool:
+    return db.session.scalar(
+        db.select(Block.id).where(Block.patient_id == patient_id,
+                                  Block.professional_id == professional_id)
+    ) is not None
+
+
+def emergency_allowed(patient_id: int) -> bool:
+    settings = db.session.get(CircleSettings, patient_id)
+    return settings is None or settings.emergency_access_allowed
+
+
+def active_emergency(patient_id: int, professional_id: int) -> EmergencyAccess | None:
+    at = now()
+    if is_blocked(patient_id, professional_id) or not emergency_allowed(patient_id):
+        return None
+    return db.session.scalar(
+        db.select(EmergencyAccess)
+        .where(EmergencyAccess.patient_id == patient_id,
+               EmergencyAccess.professional_id == professional_id,
+               EmergencyAccess.started_at <= at, EmergencyAccess.ends_at > at)
+        .order_by(EmergencyAccess.ends_at.desc())
+        .limit(1)
+    )
+
+
+def _candidate_patients(user: User) -> list[User]:
+    """Everyone whose data this user might reach: themself, the patients whose grant to them
+    is in force, those whose summary they opened in an emergency (policy has the last word)."""
+    at = now()
+    found = {user.id: user}
+    for grant in db.session.scalars(
+        db.select(Grant).where(Grant.grantee_id == user.id, _active_clause(at))
+    ):
+        found.setdefault(grant.patient_id, grant.patient)
+    for access in db.session.scalars(
+        db.select(EmergencyAccess).where(EmergencyAccess.professional_id == user.id,
+                                         EmergencyAccess.started_at <= at,
+                                         EmergencyAccess.ends_at > at)
+    ):
+        found.setdefault(access.patient_id, access.patient)
+    return list(found.values())
+
+
+def patients_for(user: User, scope: str | None = None) -> list[User]:
+    """The patients whose `scope` (any scope when None) this user can reach now, by name."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    action = f"{scope}.read" if scope else "circle.reach"
+    reachable = [p for p in _candidate_patients(user) if policy.can(user, action, p)]
+    return sorted(reachable, key=lambda p: p.display_name.lower())
+
+
+def acting_for(user: User) -> User | None:
+    """The patient this user acts for now: a patient acts for themself; a relative or a
+    professional for the patient chosen with the switch (kept in the session), or for their
+    only patient. None when they have none (or the chosen one's access has ended)."""
+    reachable = patients_for(user)
+    chosen = session.get(SESSION_KEY) if has_request_context() else None
+    if chosen is not None:
+        for patient in reachable:
+            if patient.id == chosen:
+                return patient
+        session.pop(SESSION_KEY, None)
+    if len(reachable) == 1:
+        return reachable[0]
+    return None
+
+
+def switch_acting_for(user: User, patient_id: int | None) -> User | None:
+    """Choose the patient to act for (None: stop acting for anyone)."""
+    if patient_id is None:
+        session.pop(SESSION_KEY, None)
+        return None
+    for patient in patients_for(user):
+        if patient.id == patient_id:
+            session[SESSION_KEY] = patient.id
+            return patient
+    raise Forbidden(_("You cannot act for this person."))
+
+
+def patients_for_page(user: User) -> list[tuple[User, Grant | None, EmergencyAccess | None]]:
+    rows = []
+    for patient in patients_for(user):
+        rows.append((patient, active_grant(patient.id, user.id),
+                     active_emergency(patient.id, user.id) if user.is_professional else None))
+    return rows
