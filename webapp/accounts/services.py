@@ -26,7 +26,7 @@ from ..errors import Conflict, Gone, NotFound, UserError
 from ..extensions import db
 from . import fresh, throttle
 from .models import Invitation, Passkey, Role, User, new_session_token
-from .signals import invitation_redeemed, signed_out_everywhere
+from .signals import invitation_redeemed, signed_out_everywhere, timezone_changed
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time the same whether or not the account exists.
@@ -240,8 +240,11 @@ def update_settings(user: User, *, display_name: str, language: str, timezone: s
     if values["theme"] is None:
         raise UserError(_("Please choose a theme from the list."), field="theme")
     changed = {name for name, value in values.items() if getattr(user, name) != value}
+    old_timezone = user.timezone
     for name in changed:
         setattr(user, name, values[name])
+    if "timezone" in changed:
+        timezone_changed.send(user, old=old_timezone, new=user.timezone)
     db.session.commit()
     return changed
 

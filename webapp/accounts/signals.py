@@ -13,3 +13,8 @@ invitation_redeemed = _signals.signal("accounts.invitation-redeemed")
 # changed and before the commit: a listener removes what keeps reaching that person's devices
 # (e.g. push subscriptions), and it commits, or rolls back, with the sign-out.
 signed_out_everywhere = _signals.signal("accounts.signed-out-everywhere")
+
+# Sent by services.update_settings(user, old=..., new=...) INSIDE its transaction when the time
+# zone changed: a listener moves what is kept in the person's zone (e.g. agenda reminders, so
+# "08:00" stays 08:00 where the patient now lives), and it commits with the setting.
+timezone_changed = _signals.signal("accounts.timezone-changed")

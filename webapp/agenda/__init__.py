@@ -2,4 +2,6 @@ from flask import Blueprint
 
 bp = Blueprint("agenda", __name__, url_prefix="/agenda")
 
-from . import routes  # noqa: E402,F401
+from . import reminders, routes  # noqa: E402,F401
+
+reminders.connect_signals()

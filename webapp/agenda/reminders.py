@@ -194,12 +194,18 @@ def _add_occurrence_deliveries(reminder: Reminder, occurrences: list[datetime],
 # ---- Doses, snoozes, watches --------------------------------------------------------------
 
 def _occurrence_of(reminder: Reminder, occurrence_at: datetime) -> datetime:
-    """The occurrence must be one the rule really produces (no invented doses)."""
+    """The occurrence must be one the rule really produces (no invented doses), or one the
+    patient was really reminded of (a notification sent before the patient's zone changed)."""
     hits = recurrence.occurrences_between(reminder.rrule, reminder.dtstart, reminder.timezone,
                                           occurrence_at, occurrence_at + timedelta(minutes=1))
-    if not hits:
+    if hits:
+        return hits[0]
+    announced = db.session.scalar(select(Delivery.occurrence_at).where(
+        Delivery.reminder_id == reminder.id, Delivery.occurrence_at == occurrence_at,
+        Delivery.kind == "reminder").limit(1))
+    if announced is None:
         raise UserError(_("This reminder has no occurrence at that time."), field="occurrence")
-    return hits[0]
+    return announced
 
 
 def parse_occurrence(value: str | None) -> datetime:
@@ -335,3 +341,34 @@ def watch_of(user: User, reminder: Reminder) -> ReminderWatch | None:
     return db.session.scalar(select(ReminderWatch).where(
         ReminderWatch.reminder_id == reminder.id, ReminderWatch.watcher_id == user.id))
 
+
+# ---- The patient's time zone -----------------------------------------------------------------
+
+def follow_patient_timezone(user: User, old: str | None = None, new: str | None = None,
+                            now: datetime | None = None, **_extra) -> int:
+    """accounts' timezone_changed: the patient's reminders keep their wall-clock times in the
+    new zone ("08:00" stays 08:00 where the patient now lives, as a phone alarm does).
+
+    Runs inside the settings' transaction. Occurrences still to come are planned again;
+    what was sent, taken or missed stays as the record, and a snooze keeps its time.
+    Returns how many reminders moved.
+    """
+    new = new or user.timezone
+    now = now or utcnow()
+    moved = 0
+    for reminder in db.session.scalars(select(Reminder).where(Reminder.patient_id == user.id,
+                                                              Reminder.timezone != new)):
+        reminder.timezone = new
+        db.session.execute(delete(Delivery).where(
+            Delivery.reminder_id == reminder.id, Delivery.kind.in_(("reminder", "watch")),
+            Delivery.status == "pending", Delivery.occurrence_at >= now))
+        reminder.materialized_until = now
+        materialize_reminder(reminder, now)
+        moved += 1
+    return moved
+
+
+def connect_signals() -> None:
+    from ..accounts.signals import timezone_changed
+
+    timezone_changed.connect(follow_patient_timezone, weak=False)
