@@ -401,3 +401,26 @@ def test_a_reminder_made_with_the_simple_form_is_edited_in_it(app, patient_clien
     assert 'id="time-0" name="times" value="07:45"' in html
     assert 'value="TU" checked' in html and 'value="SA" checked' in html
     assert 'value="MO" checked' not in html
+
+
+def test_appointment_and_reminder_pages_offer_edit_and_a_confirmed_delete(app, patient_client,
+                                                                          people):
+    with app.app_context(), app.test_request_context():
+        patient = people.get("patient")
+        appt = services.create_appointment(
+            patient, patient, services.AppointmentInput(title="Dentist",
+                                                        starts="2030-01-10T10:00"))
+        rem = make_reminder(patient, patient, services.utcnow())
+        pages = {f"/agenda/appointments/{appt.id}": (
+                     f"/agenda/appointments/{appt.id}/edit",
+                     f"/agenda/appointments/{appt.id}/delete",
+                     "Delete this appointment? Its reminders will not be sent."),
+                 f"/agenda/reminders/{rem.id}": (
+                     f"/agenda/reminders/{rem.id}/edit", f"/agenda/reminders/{rem.id}/delete",
+                     "Delete this reminder and its history?")}
+    for url, (edit, delete, question) in pages.items():
+        html = patient_client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert f'href="{edit}"' in html and f'action="{delete}"' in html
+        assert f'data-confirm="{question}"' in html
+        assert patient_client.post(delete).status_code in (302, 303)
+        assert patient_client.get(url).status_code == 404

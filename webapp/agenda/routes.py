@@ -153,15 +153,22 @@ def create_appointment():
     patient, page = _patient_or_page(required=True)
     if page is not None:
         return page
-    data = services.AppointmentInput.from_form(request.form)
+    appointment, refused = _submit(
+        lambda: services.create_appointment(
+            current_user, patient, services.AppointmentInput.from_form(request.form)),
+        lambda exc: _appointment_form(patient, data=_form_echo(), error=exc, status=422))
+    return refused or redirect_to(url_for("agenda.appointment", appointment_id=appointment.id))
+
+
+def _submit(write, form_again):
+    """Run one user action; input it refuses shows the form again (422) with what was typed."""
     try:
-        appointment = services.create_appointment(current_user, patient, data)
+        return write(), None
     except UserError as exc:
         if exc.status != 400:
             raise
         db.session.rollback()
-        return _appointment_form(patient, data=_form_echo(), error=exc, status=422)
-    return redirect_to(url_for("agenda.appointment", appointment_id=appointment.id))
+        return None, form_again(exc)
 
 
 def _form_echo() -> dict:
@@ -186,17 +193,14 @@ def edit_appointment(appointment_id: int):
     appt = services.get_appointment(current_user, appointment_id, "appointment.edit")
     if request.method == "GET":
         return _appointment_form(appt.patient, appointment=appt, data=_appointment_data(appt))
-    try:
-        services.update_appointment(current_user, appt,
-                                    services.AppointmentInput.from_form(request.form))
-    except UserError as exc:
-        if exc.status != 400:
-            raise
-        db.session.rollback()
-        appt = services.get_appointment(current_user, appointment_id, "appointment.edit")
-        return _appointment_form(appt.patient, appointment=appt, data=_form_echo(), error=exc,
-                                 status=422)
-    return redirect_to(url_for("agenda.appointment", appointment_id=appointment_id))
+    _done, refused = _submit(
+        lambda: services.update_appointment(current_user, appt,
+                                            services.AppointmentInput.from_form(request.form)),
+        lambda exc: _appointment_form(
+            appt.patient, appointment=services.get_appointment(
+                current_user, appointment_id, "appointment.edit"),
+            data=_form_echo(), error=exc, status=422))
+    return refused or redirect_to(url_for("agenda.appointment", appointment_id=appointment_id))
 
 
 @bp.post("/appointments/<int:appointment_id>/delete")
@@ -259,15 +263,11 @@ def create_reminder():
     patient, page = _patient_or_page(required=True)
     if page is not None:
         return page
-    try:
-        reminder = services.create_reminder(current_user, patient,
-                                            services.ReminderInput.from_form(request.form))
-    except UserError as exc:
-        if exc.status != 400:
-            raise
-        db.session.rollback()
-        return _reminder_form(patient, data=_form_echo(), error=exc, status=422)
-    return redirect_to(url_for("agenda.reminder", reminder_id=reminder.id))
+    reminder, refused = _submit(
+        lambda: services.create_reminder(current_user, patient,
+                                         services.ReminderInput.from_form(request.form)),
+        lambda exc: _reminder_form(patient, data=_form_echo(), error=exc, status=422))
+    return refused or redirect_to(url_for("agenda.reminder", reminder_id=reminder.id))
 
 
 def _reminder_page(reminder, **extra):
@@ -314,17 +314,14 @@ def edit_reminder(reminder_id: int):
     rem = services.get_reminder(current_user, reminder_id, "reminder.edit")
     if request.method == "GET":
         return _reminder_form(rem.patient, reminder=rem, data=_reminder_data(rem))
-    try:
-        services.update_reminder(current_user, rem,
-                                 services.ReminderInput.from_form(request.form))
-    except UserError as exc:
-        if exc.status != 400:
-            raise
-        db.session.rollback()
-        rem = services.get_reminder(current_user, reminder_id, "reminder.edit")
-        return _reminder_form(rem.patient, reminder=rem, data=_form_echo(), error=exc,
-                              status=422)
-    return redirect_to(url_for("agenda.reminder", reminder_id=reminder_id))
+    _done, refused = _submit(
+        lambda: services.update_reminder(current_user, rem,
+                                         services.ReminderInput.from_form(request.form)),
+        lambda exc: _reminder_form(
+            rem.patient, reminder=services.get_reminder(current_user, reminder_id,
+                                                        "reminder.edit"),
+            data=_form_echo(), error=exc, status=422))
+    return refused or redirect_to(url_for("agenda.reminder", reminder_id=reminder_id))
 
 
 @bp.post("/reminders/<int:reminder_id>/delete")
