@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 from datetime import datetime, timedelta
+from functools import wraps
 
 from flask import abort, current_app, flash, request, url_for
 from flask_babel import get_locale
@@ -24,16 +25,12 @@ from ..errors import UserError
 from ..extensions import db, limiter
 from ..htmx import redirect_to, render
 from . import bp, services
+from .labels import scope_labels as _scope_labels
 from .models import SCOPES, Notice
 
 # Invitation codes are 10 characters from 32 (10^15): guessing is hopeless, and this keeps
 # a script from trying.
 JOIN_LIMIT = "20 per minute"
-
-
-def _scope_labels() -> dict[str, str]:
-    return {"messages": _("Messages"), "agenda": _("Agenda"), "documents": _("Documents"),
-            "summary": _("Health summary")}
 
 
 def _zone() -> str:
@@ -70,6 +67,25 @@ def circle_banners(user) -> list[tuple[str, str]]:
     return [("acting", _("Acting for %(name)s", name=patient.display_name))]
 
 
+def _manages_circle(view):
+    """A patient's change to their own circle: signed in, authenticated recently, and allowed
+    by policy to manage it."""
+
+    @wraps(view)
+    @login_required
+    @fresh_auth_required
+    def checked(*args, **kwargs):
+        policy.require(current_user, "circle.manage", current_user)
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def _back_to_circle(message: str):
+    flash(message, "success")
+    return redirect_to(url_for("circle.index"))
+
+
 def _form_scopes() -> str:
     return services.clean_scopes(request.form.getlist("scopes"))
 
@@ -100,10 +116,14 @@ def index():
     if current_user.is_patient:
         policy.require(current_user, "circle.manage", current_user)
         return _circle_page()
-    rows = services.patients_for_page(current_user)
-    acting = services.acting_for(current_user)
-    return render("circle/patients.html", rows=rows, acting=acting,
-                  scope_labels=_scope_labels(), email="", error=None)
+    return render("circle/patients.html", **_patients_context(email=""))
+
+
+def _patients_context(**extra) -> dict:
+    """The patients a relative or professional acts for, and the one they act for now."""
+    return dict(rows=services.patients_for_page(current_user),
+                acting=services.acting_for(current_user), scope_labels=_scope_labels(),
+                error=None, **extra)
 
 
 def _refuse(exc: UserError, where: str, form=None):
@@ -113,10 +133,8 @@ def _refuse(exc: UserError, where: str, form=None):
 
 
 @bp.post("/invitations")
-@login_required
-@fresh_auth_required
+@_manages_circle
 def invite():
-    policy.require(current_user, "circle.manage", current_user)
     try:
         invitation, code = services.create_invitation(
             current_user, request.form.get("label", ""), _form_scopes(), _ends_at())
@@ -139,13 +157,10 @@ def _qr_data_uri(text: str) -> str:
 
 
 @bp.post("/invitations/<int:invitation_id>/cancel")
-@login_required
-@fresh_auth_required
+@_manages_circle
 def cancel_invitation(invitation_id: int):
-    policy.require(current_user, "circle.manage", current_user)
     services.cancel_invitation(current_user, invitation_id)
-    flash(_("The invitation is cancelled; its code no longer works."), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("The invitation is cancelled; its code no longer works."))
 
 
 # ---- Accepting an invitation (relative) ---------------------------------------------------
@@ -190,8 +205,7 @@ def join():
             pass
         return render("circle/join.html", "circle/_join.html", status=exc.status, **context)
     services.switch_acting_for(current_user, grant.patient_id)
-    flash(_("You are now in %(name)s's circle.", name=grant.patient.display_name), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("You are now in %(name)s's circle.", name=grant.patient.display_name))
 
 
 # ---- Professionals: directory, grants, blocks, requests ------------------------------------
@@ -209,17 +223,14 @@ def directory():
 
 
 @bp.post("/grants")
-@login_required
-@fresh_auth_required
+@_manages_circle
 def add_professional():
-    policy.require(current_user, "circle.manage", current_user)
     try:
         pro_id = _int(request.form.get("professional_id"))
         row = services.give_access(current_user, pro_id, _form_scopes(), _ends_at())
     except UserError as exc:
         return _refuse(exc, "directory")
-    flash(_("%(name)s now has access.", name=row.grantee.display_name), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("%(name)s now has access.", name=row.grantee.display_name))
 
 
 def _int(value) -> int:
@@ -230,69 +241,50 @@ def _int(value) -> int:
 
 
 @bp.post("/grants/<int:grant_id>")
-@login_required
-@fresh_auth_required
+@_manages_circle
 def change_grant(grant_id: int):
-    policy.require(current_user, "circle.manage", current_user)
     try:
         row = services.change_grant(current_user, grant_id, _form_scopes(), _ends_at())
     except UserError as exc:
         return _refuse(exc, f"grant-{grant_id}")
-    flash(_("Access for %(name)s is updated.", name=row.grantee.display_name), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("Access for %(name)s is updated.", name=row.grantee.display_name))
 
 
 @bp.post("/grants/<int:grant_id>/revoke")
-@login_required
-@fresh_auth_required
+@_manages_circle
 def revoke_grant(grant_id: int):
-    policy.require(current_user, "circle.manage", current_user)
     row = services.revoke_grant(current_user, grant_id)
-    flash(_("%(name)s no longer has access.", name=row.grantee.display_name), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("%(name)s no longer has access.", name=row.grantee.display_name))
 
 
 @bp.post("/blocks")
-@login_required
-@fresh_auth_required
+@_manages_circle
 def block():
-    policy.require(current_user, "circle.manage", current_user)
     row = services.block(current_user, _int(request.form.get("professional_id")))
-    flash(_("%(name)s is blocked.", name=row.professional.display_name), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("%(name)s is blocked.", name=row.professional.display_name))
 
 
 @bp.post("/blocks/<int:block_id>/remove")
-@login_required
-@fresh_auth_required
+@_manages_circle
 def unblock(block_id: int):
-    policy.require(current_user, "circle.manage", current_user)
     services.unblock(current_user, block_id)
-    flash(_("Unblocked. They have no access until you give it again."), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("Unblocked. They have no access until you give it again."))
 
 
 @bp.post("/requests/<int:request_id>/<any(accept, decline):decision>")
-@login_required
-@fresh_auth_required
+@_manages_circle
 def decide_request(request_id: int, decision: str):
-    policy.require(current_user, "circle.manage", current_user)
     row = services.decide_request(current_user, request_id, decision == "accept")
     if row.accepted:
-        flash(_("%(name)s now has access.", name=row.professional.display_name), "success")
-    else:
-        flash(_("Request declined."), "success")
-    return redirect_to(url_for("circle.index"))
+        return _back_to_circle(_("%(name)s now has access.", name=row.professional.display_name))
+    return _back_to_circle(_("Request declined."))
 
 
 @bp.post("/settings/emergency")
-@login_required
-@fresh_auth_required
+@_manages_circle
 def emergency_setting():
-    policy.require(current_user, "circle.manage", current_user)
     services.set_emergency_allowed(current_user, request.form.get("allowed") == "1")
-    flash(_("Your emergency access setting is saved."), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("Your emergency access setting is saved."))
 
 
 @bp.post("/notices/<int:notice_id>/read")
@@ -319,13 +311,11 @@ def act_for():
     raw = request.form.get("patient_id", "")
     if not raw:
         services.switch_acting_for(current_user, None)
-        flash(_("You no longer act for anyone."), "success")
-        return redirect_to(url_for("circle.index"))
+        return _back_to_circle(_("You no longer act for anyone."))
     patient = db.session.get(User, _int(raw))
     policy.require(current_user, "circle.act_for", patient)
     services.switch_acting_for(current_user, patient.id)
-    flash(_("You now act for %(name)s.", name=patient.display_name), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("You now act for %(name)s.", name=patient.display_name))
 
 
 @bp.get("/patients/find")
@@ -333,9 +323,7 @@ def act_for():
 def find_patient():
     policy.require(current_user, "circle.find_patient")
     email = request.args.get("email", "")[:254]
-    context = dict(rows=services.patients_for_page(current_user),
-                   acting=services.acting_for(current_user), scope_labels=_scope_labels(),
-                   scopes=SCOPES, email=email, error=None, found=None)
+    context = _patients_context(email=email, scopes=SCOPES, found=None)
     if email:
         try:
             context["found"] = services.find_patient_for(current_user, email)
@@ -347,9 +335,13 @@ def find_patient():
     return render("circle/patients.html", **context)
 
 
-def _patient(patient_id: int) -> User:
+def _patient(patient_id: int, findable_for: str | None = None) -> User:
+    """The patient by id; with `findable_for`, a patient this professional may not contact for
+    that action (e.g. one who blocked them) does not exist for them either."""
     patient = db.session.get(User, patient_id)
     if patient is None or not patient.is_patient:
+        abort(404)
+    if findable_for is not None and not policy.can(current_user, findable_for, patient):
         abort(404)
     return patient
 
@@ -357,20 +349,15 @@ def _patient(patient_id: int) -> User:
 @bp.post("/patients/<int:patient_id>/request")
 @login_required
 def request_access(patient_id: int):
-    patient = _patient(patient_id)
-    if not policy.can(current_user, "circle.request_access", patient):
-        abort(404)  # a patient who blocked this professional is not findable
+    patient = _patient(patient_id, findable_for="circle.request_access")
     services.request_access(current_user, patient, _form_scopes(), request.form.get("note", ""))
-    flash(_("Your request was sent to %(name)s.", name=patient.display_name), "success")
-    return redirect_to(url_for("circle.index"))
+    return _back_to_circle(_("Your request was sent to %(name)s.", name=patient.display_name))
 
 
 @bp.post("/patients/<int:patient_id>/emergency")
 @login_required
 def emergency(patient_id: int):
-    patient = _patient(patient_id)
-    if not policy.can(current_user, "circle.contact_patient", patient):
-        abort(404)  # a patient who blocked this professional is not findable
+    patient = _patient(patient_id, findable_for="circle.contact_patient")
     policy.require(current_user, "circle.emergency", patient)
     services.open_emergency(current_user, patient, request.form.get("reason", ""))
     return redirect_to(url_for("circle.summary", patient_id=patient.id))
@@ -391,89 +378,3 @@ def summary(patient_id: int):
         db.session.commit()
     return render("circle/summary.html", emergency=emergency, scope_labels=_scope_labels(),
                   **data)
-
-
-# ---- Activity (the access history) -----------------------------------------------------------
-
-PERIODS = {"7d": 7, "30d": 30, "365d": 365}
-
-
-def _activity_filters(patient: User) -> tuple[audit.Filters, dict]:
-    args = request.args
-    person = args.get("person", "")
-    kind = args.get("kind", "")
-    period = args.get("period", "")
-    filters = audit.Filters()
-    if person.isdigit():
-        filters.person = int(person)
-    if kind in audit.KIND_ORDER:
-        filters.kind = kind
-    if period in PERIODS:
-        filters.since = services.now() - timedelta(days=PERIODS[period])
-    chosen = {"person": str(filters.person or ""), "kind": filters.kind or "",
-              "period": period if period in PERIODS else ""}
-    return filters, chosen
-
-
-def _cursor(raw: str | None):
-    """'<iso time>_<id>' of the last row shown; anything else starts from the newest."""
-    if not raw or "_" not in raw:
-        return None
-    at, _sep, row_id = raw.rpartition("_")
-    try:
-        return datetime.fromisoformat(at), int(row_id)
-    except ValueError:
-        return None
-
-
-@bp.get("/activity")
-@login_required
-def activity():
-    patient = current_user
-    policy.require(current_user, "audit.read", patient)
-    mine = request.args.get("tab") == "mine"
-    filters, chosen = _activity_filters(patient)
-    rows = audit.history(patient.id, mine=mine, filters=filters,
-                         before=_cursor(request.args.get("before")),
-                         limit=audit.PAGE_SIZE + 1)
-    more = len(rows) > audit.PAGE_SIZE
-    rows = rows[:audit.PAGE_SIZE]
-    next_cursor = f"{rows[-1].at.isoformat()}_{rows[-1].id}" if more and rows else None
-    context = dict(rows=rows, more=more, next_cursor=next_cursor, mine=mine, chosen=chosen,
-                   people=audit.people_in_history(patient.id), kinds=_kind_labels(),
-                   periods=_period_labels(), action_labels=_action_labels(),
-                   role_labels=_role_labels(), device_labels=_device_labels())
-    fragment = "circle/_activity_rows.html" if request.args.get("before") else \
-        "circle/_activity.html"
-    return render("circle/activity.html", fragment, **context)
-
-
-def _kind_labels() -> dict[str, str]:
-    return {**_scope_labels(), "circle": _("Care circle"), "space": _("Your space"),
-            "other": _("Other")}
-
-
-def _period_labels() -> dict[str, str]:
-    return {"": _("Any time"), "7d": _("Last 7 days"), "30d": _("Last 30 days"),
-            "365d": _("Last 12 months")}
-
-
-def _action_labels() -> dict[str, str]:
-    return {"read": _("viewed"), "write": _("wrote"), "create": _("created"),
-            "update": _("changed"), "delete": _("deleted"), "grant": _("gave access"),
-            "change": _("changed access"), "revoke": _("revoked access"),
-            "invite": _("invited"), "cancel": _("cancelled"), "accept": _("accepted"),
-            "decline": _("declined"), "block": _("blocked"), "unblock": _("unblocked"),
-            "open": _("opened with emergency access"), "allow": _("allowed"),
-            "forbid": _("switched off"), "export": _("exported")}
-
-
-def _role_labels() -> dict[str, str]:
-    return {"patient": _("you"), "relative": _("relative"), "professional": _("professional"),
-            "emergency": _("emergency access"), "admin": _("administrator")}
-
-
-def _device_labels() -> dict[str, str]:
-    return {"mobile": _("phone"), "tablet": _("tablet"), "desktop": _("computer"),
-            "server": _("automatic"), "unknown": _("unknown device")}
-
