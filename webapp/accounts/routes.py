@@ -139,6 +139,15 @@ def _me_context(**extra) -> dict:
     return {"zones": zones, "themes": services.THEMES, **extra}
 
 
+def _me_saved(fragment: str, message: str, **marks):
+    """A "Me" form succeeded: HTMX swaps its fragment in place (marked as saved); a plain
+    form post goes back to the page with the message."""
+    if not request.htmx:
+        flash(message, "success")
+        return redirect(url_for("accounts.me"))
+    return render("accounts/me.html", fragment, **_me_context(**marks))
+
+
 @bp.get("/me")
 @login_required
 def me():
@@ -202,11 +211,7 @@ def passkey_rename(passkey_id: int):
             raise
         return _form_error("accounts/me.html", "accounts/_passkeys.html", exc,
                            error_for=passkey_id, **_me_context())
-    if not request.htmx:
-        flash(_("Passkey renamed."), "success")
-        return redirect(url_for("accounts.me"))
-    return render("accounts/me.html", "accounts/_passkeys.html", renamed=passkey_id,
-                  **_me_context())
+    return _me_saved("accounts/_passkeys.html", _("Passkey renamed."), renamed=passkey_id)
 
 
 @bp.route("/me/passkeys/<int:passkey_id>/remove", methods=["GET", "POST"])
@@ -230,11 +235,7 @@ def password():
     except UserError as exc:
         return _form_error("accounts/me.html", "accounts/_password_settings.html", exc,
                            **_me_context())
-    if not request.htmx:
-        flash(_("Your password is saved."), "success")
-        return redirect(url_for("accounts.me"))
-    return render("accounts/me.html", "accounts/_password_settings.html", saved=True,
-                  **_me_context())
+    return _me_saved("accounts/_password_settings.html", _("Your password is saved."), saved=True)
 
 
 @bp.route("/me/password/remove", methods=["GET", "POST"])

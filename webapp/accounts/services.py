@@ -90,6 +90,20 @@ def _rpps_free(rpps: str) -> None:
         raise UserError(_("An account already uses this RPPS number."), field="rpps")
 
 
+def _professional_details(role: Role, profession: str | None,
+                          rpps: str | None) -> tuple[str | None, str | None]:
+    """(profession, RPPS number) checked for a professional (an RPPS no account uses yet);
+    (None, None) for every other role."""
+    if role is not Role.PROFESSIONAL:
+        return None, None
+    rpps = validate_rpps(rpps)
+    profession = (profession or "").strip()
+    if not profession or len(profession) > 80:
+        raise UserError(_("Please give the profession."), field="profession")
+    _rpps_free(rpps)
+    return profession, rpps
+
+
 def create_user(*, email: str, display_name: str, role: Role | str, password: str | None = None,
                 profession: str | None = None, rpps: str | None = None, city: str | None = None,
                 language: str = "fr", timezone: str = "Europe/Paris") -> User:
@@ -98,15 +112,7 @@ def create_user(*, email: str, display_name: str, role: Role | str, password: st
     email = validate_email(email)
     display_name = validate_display_name(display_name)
     _email_free(email)
-    if role is Role.PROFESSIONAL:
-        rpps = validate_rpps(rpps)
-        profession = (profession or "").strip()
-        if not profession or len(profession) > 80:
-            raise UserError(_("Please give the profession."), field="profession")
-        _rpps_free(rpps)
-    else:
-        rpps = None
-        profession = None
+    profession, rpps = _professional_details(role, profession, rpps)
     user = User(email=email, display_name=display_name, role=role.value, profession=profession,
                 rpps=rpps, city=city, language=language, timezone=timezone)
     if password is not None:
@@ -328,14 +334,7 @@ def create_invitation(*, role: Role | str, created_by: User | None, email: str |
     role = Role(role)
     if email:
         email = validate_email(email)
-    if role is Role.PROFESSIONAL:
-        rpps = validate_rpps(rpps)
-        profession = (profession or "").strip()
-        if not profession or len(profession) > 80:
-            raise UserError(_("Please give the profession."), field="profession")
-        _rpps_free(rpps)
-    else:
-        profession = rpps = None
+    profession, rpps = _professional_details(role, profession, rpps)
     code = "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
     invitation = Invitation(
         code_hash=hash_code(code), role=role.value, email=email or None, profession=profession,
