@@ -315,6 +315,18 @@ def _conversation_write(actor, conversation) -> bool:
             and conversation.has_member(actor) and _chat_scope(actor, conversation, "write"))
 
 
+@rule("conversation.write_for")
+def _conversation_write_for(actor, subject) -> bool:
+    """Writing on behalf of someone: subject (conversation, person). Only for the patient of
+    a care conversation, by someone else who may write in it."""
+    if not isinstance(subject, tuple) or len(subject) != 2:
+        return False
+    conversation, person = subject
+    return (conversation is not None and person is not None
+            and conversation.patient_id is not None and person.id == conversation.patient_id
+            and person.id != actor.id and can(actor, "conversation.write", conversation))
+
+
 @rule("conversation.close")
 def _conversation_close(actor, conversation) -> bool:
     """A professional member may close a conversation to replies (and reopen it)."""

@@ -294,3 +294,33 @@ def test_keys_rotate_reseals_every_message(app, circle, conversation):
         assert db.session.scalar(select(Message)).body == "before rotation"
     status = app.test_cli_runner().invoke(args=["keys", "status"])
     assert f"{new} (current): 2 values" in status.output
+
+
+def test_writing_for_someone_is_a_policy_rule(app_ctx, circle, conversation):
+    """conversation.write_for: only for the patient of a care conversation, by another member
+    who may write there; services ask it and keep the clear message."""
+    from webapp import policy
+
+    conv = _conv(conversation)
+    patient, relative, nurse = get(circle.patient), get(circle.relative), get(circle.nurse)
+    assert policy.can(relative, "conversation.write_for", (conv, patient))
+    assert policy.can(nurse, "conversation.write_for", (conv, patient))
+    assert not policy.can(patient, "conversation.write_for", (conv, patient))  # for oneself
+    assert not policy.can(nurse, "conversation.write_for", (conv, relative))  # not the patient
+    assert not policy.can(get(circle.stranger), "conversation.write_for", (conv, patient))
+    assert not policy.can(relative, "conversation.write_for", conv)  # malformed subject
+    assert not policy.can(relative, "conversation.write_for", (None, patient))
+    with pytest.raises(Forbidden, match="only write for the patient"):
+        services.post_message(nurse, conv, "hi", client_id(), on_behalf_of=relative)
+    with pytest.raises(Forbidden, match="only write for the patient"):
+        services.post_message(patient, conv, "hi", client_id(), on_behalf_of=patient)
+    conv.closed_at = services.now()
+    db.session.commit()
+    # Closed: policy refuses writing (and so writing for); a member is told why.
+    assert not policy.can(relative, "conversation.write", conv)
+    assert not policy.can(relative, "conversation.write_for", (conv, patient))
+    with pytest.raises(Forbidden, match="closed to replies"):
+        services.post_message(relative, conv, "hi", client_id())
+    with pytest.raises(Forbidden, match="do not have access"):
+        services.post_message(get(circle.stranger), conv, "hi", client_id())
+    assert _count() == 0

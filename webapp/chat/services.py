@@ -292,15 +292,18 @@ def post_message(
     # with the stored message below (no look-up before every insert). A retry refused by
     # the checks (closed since, access ended) is still answered with what was stored.
     try:
-        if conversation.is_closed and conversation.has_member(author):
-            raise Forbidden(_("This conversation is closed to replies."))
-        policy.require(author, "conversation.write", conversation)
+        if not policy.can(author, "conversation.write", conversation):
+            # Policy decided; only the wording is chosen here. A member of a closed
+            # conversation is told why, anyone else gets the generic refusal.
+            if conversation.is_closed and conversation.has_member(author):
+                raise Forbidden(_("This conversation is closed to replies."))
+            policy.require(author, "conversation.write", conversation)
         body = clean_body(body)
         patient = conversation.patient
         if on_behalf_of is None and patient is not None and author.is_relative:
             on_behalf_of = patient
-        if on_behalf_of is not None and (
-            patient is None or on_behalf_of.id != patient.id or on_behalf_of.id == author.id
+        if on_behalf_of is not None and not policy.can(
+            author, "conversation.write_for", (conversation, on_behalf_of)
         ):
             raise Forbidden(_("You can only write for the patient of this conversation."))
     except UserError:
