@@ -96,6 +96,8 @@
       return li;
     }
     var pending = $all(".msg--pending", ol).filter(function (p) { return p.getAttribute("data-client-id") === li.getAttribute("data-client-id"); })[0];
+    // Its own pending bubble goes first: it may be the "before" anchor chosen below.
+    if (pending) pending.remove();
     var id = parseInt(li.getAttribute("data-id"), 10);
     // Server order: after the last stored message with a smaller id, before pending ones.
     var before = null;
@@ -108,7 +110,6 @@
     while (prev && !prev.classList.contains("msg") && !prev.classList.contains("msg-day")) prev = prev.previousElementSibling;
     var prevDay = prev ? prev.getAttribute("data-day") : null;
     $all(".empty-chat", ol).forEach(function (e) { e.remove(); });
-    if (pending) pending.remove();
     if (li.getAttribute("data-day") !== prevDay) ol.insertBefore(daySeparator(li.getAttribute("data-day")), before);
     ol.insertBefore(li, before);
     return li;
