@@ -41,7 +41,8 @@
         li.setAttribute("data-day", dayKey(date));
       }
     }
-    // Broadcast fragments were rendered in the author's language: relabel for this reader.
+    // Fragments come rendered for the language this socket connected with; relabel in the
+    // page's own in case the reader changed it since.
     var by = $(".msg__for", li);
     if (by && chat && str("written-for")) {
       by.textContent = str("written-for", { by: by.getAttribute("data-by"), "for": by.getAttribute("data-for") });

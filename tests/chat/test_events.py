@@ -284,3 +284,42 @@ def test_push_goes_to_members_without_a_live_connection(
     assert payload["kind"] == "message"
     assert "prise de sang" not in str(payload) and "Nadia" not in str(payload)
     assert kw["urgency"] == "high" and kw["ttl"] > 0
+
+
+def test_each_member_receives_the_message_in_their_own_language_and_zone(
+    app, connect, circle, conversation
+):
+    """Claire (English, Paris) writes for Jeanne: Jeanne (French, Montréal) gets French labels
+    and her own clock time, Nadia (English, Paris) English, and Claire's ack is in English."""
+    import pytz
+
+    from webapp.accounts.models import User
+
+    with app.app_context():
+        jeanne = db.session.get(User, circle.patient.id)
+        jeanne.language, jeanne.timezone = "fr", "America/Montreal"
+        db.session.commit()
+    claire, jeanne, nadia = connect(circle.relative), connect(circle.patient), connect(circle.nurse)
+    ack = claire.emit(
+        "send_message",
+        {"conversation_id": conversation, "client_id": client_id(), "body": "Maman va bien"},
+        namespace=NS,
+        callback=True,
+    )
+    assert ack["ok"]
+    [to_jeanne] = events(jeanne, "new_message")
+    [to_nadia] = events(nadia, "new_message")
+    assert events(claire, "new_message") == []  # the sender's socket has it in its ack
+    assert "Écrit par Claire Martin pour Jeanne Martin" in to_jeanne["html"]
+    assert "Envoyé" in to_jeanne["html"] and "Written by" not in to_jeanne["html"]
+    for html in (to_nadia["html"], ack["html"]):
+        assert "Written by Claire Martin for Jeanne Martin" in html and "Écrit" not in html
+    with app.app_context():
+        created = db.session.get(Message, ack["id"]).created_at
+    at = pytz.utc.localize(created)
+    montreal = at.astimezone(pytz.timezone("America/Montreal"))
+    paris = at.astimezone(pytz.timezone("Europe/Paris"))
+    assert montreal.strftime("%H:%M") != paris.strftime("%H:%M")
+    assert f">{montreal:%H:%M}</time>" in to_jeanne["html"]
+    assert f'data-day="{montreal.date().isoformat()}"' in to_jeanne["html"]
+    assert f">{paris:%H:%M}</time>" in to_nadia["html"] and f">{paris:%H:%M}</time>" in ack["html"]

@@ -50,6 +50,11 @@ def _conversation(data: dict, action: str = "conversation.read"):
     return user, conversation
 
 
+def _variant(user) -> str:
+    """The language and zone this socket renders in: the ones it connected with."""
+    return presence.variant_of(request.sid) or services.variant_of(user)
+
+
 @socketio.on("connect", namespace=NS)
 def connect(auth=None):
     if not current_user.is_authenticated:
@@ -58,9 +63,11 @@ def connect(auth=None):
     presence.configure(current_app.config.get("REDIS_URL"))
     presence.start_refresher(socketio)
     join_room(services.user_room(user.id))
+    variant = services.variant_of(user)
     for conversation_id in services.readable_conversation_ids(user):
         join_room(services.conversation_room(conversation_id))
-    presence.add(user.id, request.sid)
+        join_room(services.variant_room(conversation_id, variant))
+    presence.add(user.id, request.sid, variant)
     db.session.remove()
 
 
@@ -81,7 +88,7 @@ def send_message(data):
         "id": message.id,
         "client_id": message.client_id,
         "created": created,
-        "html": services.render_message(message, conversation),
+        "html": services.render_message(message, conversation, _variant(user)),
     }
 
 
@@ -95,7 +102,9 @@ def sync(data):
     messages, more = services.messages_after(user, conversation, after)
     # The socket may have connected before it joined the conversation (or lost the room
     # while access was briefly withdrawn): sync is the moment to be sure it is in.
+    variant = _variant(user)
     join_room(services.conversation_room(conversation.id))
+    join_room(services.variant_room(conversation.id, variant))
     return {
         "ok": True,
         "more": more,
@@ -104,7 +113,7 @@ def sync(data):
                 "id": m.id,
                 "client_id": m.client_id,
                 "author_id": m.author_id,
-                "html": services.render_message(m, conversation),
+                "html": services.render_message(m, conversation, variant),
             }
             for m in messages
         ],

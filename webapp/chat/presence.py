@@ -4,6 +4,10 @@ Each process keeps its own sockets in memory. With REDIS_URL set, each user also
 set `hs:presence:<user id>` of socket ids scored by an expiry instant; a background task in
 each process pushes the expiry of its live sockets forward, so the sockets of a process that
 died (SIGKILL, no disconnect) drop out by themselves within PRESENCE_TTL seconds.
+
+Each socket also has a variant, "<language>|<time zone>" (what it was rendered for when it
+connected): a set member is "<sid> <variant>", so one read tells both which sockets a user
+has and which renderings they need (chat renders a message once per variant present).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ class Presence:
         self._lock = threading.Lock()
         self._by_user: dict[int, set[str]] = {}
         self._user_of: dict[str, int] = {}
+        self._variant_of: dict[str, str] = {}
         self._redis = None
         self._redis_url: str | None = None
         self._refresher_started = False
@@ -36,42 +41,60 @@ class Presence:
     def shared(self) -> bool:
         return self._redis is not None
 
-    def add(self, user_id: int, sid: str) -> None:
+    def add(self, user_id: int, sid: str, variant: str = "") -> None:
         with self._lock:
             self._by_user.setdefault(user_id, set()).add(sid)
             self._user_of[sid] = user_id
+            self._variant_of[sid] = variant
         if self._redis is not None:
-            self._safe(lambda r: r.zadd(KEY.format(user_id), {sid: time.time() + PRESENCE_TTL}))
+            member = _member(sid, variant)
+            self._safe(lambda r: r.zadd(KEY.format(user_id), {member: time.time() + PRESENCE_TTL}))
 
     def remove(self, sid: str) -> int | None:
         with self._lock:
             user_id = self._user_of.pop(sid, None)
+            variant = self._variant_of.pop(sid, "")
             if user_id is not None:
                 sids = self._by_user.get(user_id, set())
                 sids.discard(sid)
                 if not sids:
                     self._by_user.pop(user_id, None)
         if user_id is not None and self._redis is not None:
-            self._safe(lambda r: r.zrem(KEY.format(user_id), sid))
+            self._safe(lambda r: r.zrem(KEY.format(user_id), _member(sid, variant)))
         return user_id
 
     def user_of(self, sid: str) -> int | None:
         return self._user_of.get(sid)
 
+    def variant_of(self, sid: str) -> str:
+        """The variant a socket of this process connected with ("" when unknown)."""
+        return self._variant_of.get(sid, "")
+
     def local_sids(self, user_id: int) -> set[str]:
         with self._lock:
             return set(self._by_user.get(user_id, ()))
 
-    def sids(self, user_id: int) -> set[str]:
-        """Every live socket of this user, in every process."""
-        found = self.local_sids(user_id)
+    def sockets(self, user_id: int) -> dict[str, str]:
+        """Every live socket of this user, in every process: {sid: variant}."""
+        with self._lock:
+            found = {sid: self._variant_of.get(sid, "") for sid in self._by_user.get(user_id, ())}
         if self._redis is not None:
             remote = (
                 self._safe(lambda r: r.zrangebyscore(KEY.format(user_id), time.time(), "+inf"))
                 or []
             )
-            found |= {s.decode() if isinstance(s, bytes) else s for s in remote}
+            for raw in remote:
+                sid, _, variant = (raw.decode() if isinstance(raw, bytes) else raw).partition(" ")
+                found.setdefault(sid, variant)
         return found
+
+    def sids(self, user_id: int) -> set[str]:
+        """Every live socket of this user, in every process."""
+        return set(self.sockets(user_id))
+
+    def variants(self, user_id: int) -> set[str]:
+        """The variants of this user's live sockets (empty: offline)."""
+        return set(self.sockets(user_id).values())
 
     def is_online(self, user_id: int) -> bool:
         if self.local_sids(user_id):
@@ -84,7 +107,10 @@ class Presence:
         if self._redis is None:
             return
         with self._lock:
-            snapshot = {uid: set(sids) for uid, sids in self._by_user.items()}
+            snapshot = {
+                uid: {_member(sid, self._variant_of.get(sid, "")) for sid in sids}
+                for uid, sids in self._by_user.items()
+            }
         expiry = time.time() + PRESENCE_TTL
 
         def write(r):
@@ -119,6 +145,10 @@ class Presence:
 
             logging.getLogger(__name__).warning("presence: redis unavailable", exc_info=True)
             return None
+
+
+def _member(sid: str, variant: str) -> str:
+    return f"{sid} {variant}" if variant else sid
 
 
 presence = Presence()

@@ -9,10 +9,14 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import flask_babel
+import pytz
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +53,50 @@ def conversation_room(conversation_id: int) -> str:
 
 def user_room(user_id: int) -> str:
     return f"user:{user_id}"
+
+
+# ---- Variants: each member sees a message in their own language and time zone -----------
+#
+# A socket joins `conversation:<id>` (receipts, typing, closing: no text to translate) and
+# `conversation:<id>:<language>:<time zone>`, its variant's sub-room, which gets the rendered
+# message fragment. A new message is rendered once per variant among the live sockets of its
+# members (typically one or two) and each rendering goes to its sub-room.
+
+
+def variant_of(user) -> str:
+    """"<language>|<time zone>" for this user, falling back to the app's defaults."""
+    config = current_app.config
+    language = getattr(user, "language", None)
+    if language not in config["LANGUAGES"]:
+        language = config["BABEL_DEFAULT_LOCALE"]
+    zone = getattr(user, "timezone", None) or config["DEFAULT_TIMEZONE"]
+    try:
+        pytz.timezone(zone)
+    except Exception:  # noqa: BLE001 - an unknown zone name: the default one
+        zone = config["DEFAULT_TIMEZONE"]
+    return f"{language}|{zone}"
+
+
+def variant_room(conversation_id: int, variant: str) -> str:
+    language, _, zone = variant.partition("|")
+    return f"conversation:{conversation_id}:{language}:{zone}"
+
+
+@contextmanager
+def rendering_for(variant: str):
+    """Templates inside this block speak `variant`'s language and show times in its zone."""
+    language, _, zone = variant.partition("|")
+    ctx = flask_babel._get_current_context()
+    saved = getattr(ctx, "babel_tzinfo", None)
+    ctx.babel_tzinfo = pytz.timezone(zone)
+    try:
+        with force_locale(language):
+            yield
+    finally:
+        if saved is None:
+            del ctx.babel_tzinfo
+        else:
+            ctx.babel_tzinfo = saved
 
 
 # ---- Input -----------------------------------------------------------------------------
@@ -233,11 +281,13 @@ def _after_start(conversation: Conversation) -> None:
     presence = _presence()
     room = conversation_room(conversation.id)
     for member in conversation.members:
-        for sid in presence.sids(member.user_id):
-            try:
-                socketio.server.enter_room(sid, room, namespace=NAMESPACE)
-            except Exception:  # noqa: BLE001 - a socket that just left
-                log.debug("enter_room failed for %s", sid, exc_info=True)
+        for sid, variant in presence.sockets(member.user_id).items():
+            variant = variant or variant_of(member.user)
+            for name in (room, variant_room(conversation.id, variant)):
+                try:
+                    socketio.server.enter_room(sid, name, namespace=NAMESPACE)
+                except Exception:  # noqa: BLE001 - a socket that just left
+                    log.debug("enter_room failed for %s", sid, exc_info=True)
         socketio.emit(
             "list_changed",
             {"conversation_id": conversation.id},
@@ -357,41 +407,56 @@ def _same_sender(message: Message, author: User, conversation: Conversation) -> 
     return message
 
 
-def render_message(message: Message, conversation: Conversation) -> str:
-    """The one fragment every member receives. Rendered without the app's context processors
-    (they serve full pages and cost queries); rendered once per message and kept on it."""
-    html = getattr(message, "_rendered_html", None)
+def render_message(
+    message: Message, conversation: Conversation, variant: str | None = None
+) -> str:
+    """The fragment members receive, in `variant`'s language and time zone (None: the current
+    request's). Rendered without the app's context processors (they serve full pages and cost
+    queries); rendered once per message and variant and kept on the message."""
+    cache = getattr(message, "_rendered_html", None)
+    if cache is None:
+        cache = message._rendered_html = {}
+    html = cache.get(variant)
     if html is None:
         template = current_app.jinja_env.get_template("chat/_message.html")
-        html = template.render(
+        context = dict(
             message=message, conversation=conversation, receipt=status_of(message, conversation)
         )
-        message._rendered_html = html
+        if variant is None:
+            html = template.render(**context)
+        else:
+            with rendering_for(variant):
+                html = template.render(**context)
+        cache[variant] = html
     return html
 
 
 def _deliver(conversation: Conversation, message: Message, skip_sid: str | None = None) -> None:
-    """After the commit: the fragment to every live socket, a push to members with none."""
+    """After the commit: the fragment to every live socket, each in its member's language and
+    time zone (one rendering per variant present), a push to members with no live socket."""
     presence = _presence()
-    html = render_message(message, conversation)
-    socketio.emit(
-        "new_message",
-        {
-            "conversation_id": conversation.id,
-            "id": message.id,
-            "client_id": message.client_id,
-            "author_id": message.author_id,
-            "html": html,
-        },
-        to=conversation_room(conversation.id),
-        namespace=NAMESPACE,
-        skip_sid=skip_sid,
-    )
-    offline = [
-        m.user
-        for m in conversation.members
-        if m.user_id != message.author_id and not presence.is_online(m.user_id)
-    ]
+    variants: set[str] = set()
+    offline = []
+    for member in conversation.members:
+        live = presence.variants(member.user_id)
+        if live:
+            variants |= {v or variant_of(member.user) for v in live}
+        elif member.user_id != message.author_id:
+            offline.append(member.user)
+    for variant in sorted(variants):
+        socketio.emit(
+            "new_message",
+            {
+                "conversation_id": conversation.id,
+                "id": message.id,
+                "client_id": message.client_id,
+                "author_id": message.author_id,
+                "html": render_message(message, conversation, variant),
+            },
+            to=variant_room(conversation.id, variant),
+            namespace=NAMESPACE,
+            skip_sid=skip_sid,
+        )
     if offline:
         notify_offline(offline, conversation, message)
 
@@ -689,15 +754,17 @@ def withdraw_access(patient_id: int, grantee_id: int) -> list[int]:
     ]
     if not lost:
         return []
-    sids = _presence().sids(grantee_id)
-    for sid in sids:
+    sockets = _presence().sockets(grantee_id)
+    current = variant_of(grantee) if grantee is not None else ""
+    for sid, variant in sockets.items():
         for conversation_id in lost:
-            try:
-                socketio.server.leave_room(
-                    sid, conversation_room(conversation_id), namespace=NAMESPACE
-                )
-            except Exception:  # noqa: BLE001 - the socket may have just gone
-                log.debug("leave_room failed for %s", sid, exc_info=True)
+            rooms = {conversation_room(conversation_id)}
+            rooms |= {variant_room(conversation_id, v) for v in {variant, current} if v}
+            for room in rooms:
+                try:
+                    socketio.server.leave_room(sid, room, namespace=NAMESPACE)
+                except Exception:  # noqa: BLE001 - the socket may have just gone
+                    log.debug("leave_room failed for %s", sid, exc_info=True)
     socketio.emit(
         "access_lost", {"conversation_ids": lost}, to=user_room(grantee_id), namespace=NAMESPACE
     )
