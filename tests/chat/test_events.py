@@ -1,5 +1,7 @@
 """Socket.IO on /chat, through Flask-SocketIO's test client (same login cookie as HTTP)."""
 
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -257,18 +259,27 @@ def test_revoked_relative_stops_receiving_at_once(app, connect, circle, conversa
 
 
 def test_push_goes_to_members_without_a_live_connection(
-    app, connect, circle, conversation, monkeypatch
+    app, connect, circle, conversation, push_endpoint
 ):
-    """Nobody connected but the nurse: the patient and Claire get a push with no health content."""
+    """Only the nurse is connected: Jeanne and Claire each get a push on their device (the local
+    push service decrypts it), in their own language and with their own "show details" choice,
+    and never the text of the message."""
+    from webapp.accounts.models import User
     from webapp.push import services as push
+    from webapp.push.models import PushSubscription
 
-    sent = []
-    monkeypatch.setattr(
-        push, "send", lambda user, payload, **kw: sent.append((user.id, payload, kw)) or 1
-    )
+    devices = {}
+    with app.app_context():
+        jeanne, claire = get(circle.patient), get(circle.relative)
+        jeanne.language = "fr"
+        db.session.commit()
+        push.set_show_details(claire, True)
+        for user in (jeanne, claire):
+            device = push_endpoint.subscription()
+            push.subscribe(db.session.get(User, user.id), device.info())
+            devices[device.token] = user.id
     nurse = connect(circle.nurse)
-    connect(circle.relative)
-    nurse.emit(
+    ack = nurse.emit(
         "send_message",
         {
             "conversation_id": conversation,
@@ -278,13 +289,32 @@ def test_push_goes_to_members_without_a_live_connection(
         namespace=NS,
         callback=True,
     )
-    assert [uid for uid, *_ in sent] == [circle.patient.id]
-    uid, payload, kw = sent[0]
-    assert payload["title"] == "New secure message" and payload["url"] == f"/chat/{conversation}"
-    assert payload["kind"] == "message"
-    assert "prise de sang" not in str(payload) and "Nadia" not in str(payload)
-    assert kw["urgency"] == "high" and kw["ttl"] > 0
-
+    assert ack["ok"]
+    received = push_endpoint.wait_for(2)
+    assert push_endpoint.errors == []
+    by_user = {devices[d.token]: d for d in received}
+    assert set(by_user) == {circle.patient.id, circle.relative.id}
+    to_jeanne, to_claire = by_user[circle.patient.id], by_user[circle.relative.id]
+    assert to_jeanne.payload["title"] == "Nouveau message sécurisé"
+    assert to_jeanne.payload["body"] == "Ouvrez Health Space pour le lire."
+    assert to_claire.payload["title"] == "New secure message"
+    assert to_claire.payload["body"] == "From Nadia Benali"  # she chose to see who wrote
+    for delivery in received:
+        payload = delivery.payload
+        assert payload["url"] == f"/chat/{conversation}" and payload["kind"] == "message"
+        assert payload["data"] == {"conversation_id": conversation}
+        assert "prise de sang" not in delivery.body.decode() and "Résultats" not in str(payload)
+        assert delivery.urgency == "high" and delivery.ttl > 0
+    assert "Nadia" not in to_jeanne.body.decode()
+    # The sending ran off the request path; let it record its outcome before the test ends.
+    with app.app_context():
+        for _ in range(200):
+            rows = db.session.scalars(select(PushSubscription.last_success_at)).all()
+            if len(rows) == 2 and all(rows):
+                break
+            db.session.rollback()
+            time.sleep(0.05)
+        assert all(rows)
 
 def test_each_member_receives_the_message_in_their_own_language_and_zone(
     app, connect, circle, conversation

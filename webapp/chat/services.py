@@ -461,41 +461,57 @@ def _deliver(conversation: Conversation, message: Message, skip_sid: str | None 
         notify_offline(offline, conversation, message)
 
 
-def notify_offline(users: list[User], conversation: Conversation, message: Message) -> int:
-    """Push "New secure message" (never the text) to members with no live connection."""
-    try:
-        from ..push import services as push
-    except ImportError:
-        return 0
-    send = getattr(push, "send", None)
-    if send is None:
-        return 0
+def notify_offline(users: list[User], conversation: Conversation, message: Message):
+    """Push "New secure message" (never the text) to members with no live connection.
+
+    Each payload is built here, in its recipient's language and with the sender's name only
+    for those who chose to see details; the sending runs in a background task with its own
+    app context, so a slow push service never delays the reply. Returns that task (None when
+    nobody is to be notified)."""
+    from flask_babel import lazy_gettext
+
+    from ..push import services as push
+
     link = f"/chat/{conversation.id}"  # a path: no request is needed to build it
+    topic = f"conversation-{conversation.id}"
     author = message.author
-    accepted = 0
-    for user in users:
-        shows = getattr(push, "shows_details", lambda u: False)(user)
-        body = (
-            _("From %(name)s", name=author.display_name)
-            if shows and author
-            else _("Open Health Space to read it.")
+    detailed = push.users_showing_details(u.id for u in users)
+    jobs = [
+        push.PushJob(
+            user=user.id,
+            payload=push.notification(
+                user,
+                kind="message",
+                url=link,
+                tag=topic,
+                title=lazy_gettext("New secure message") if author else None,
+                body=lazy_gettext("From %(name)s", name=author.display_name) if author else None,
+                actions=[("open", lazy_gettext("Open"))],
+                data={"conversation_id": conversation.id},
+                show_details=user.id in detailed,
+            ),
+            ttl=PUSH_TTL,
+            urgency="high",
+            topic=topic,
+            key=user.id,
         )
-        payload = {
-            "title": _("New secure message"),
-            "body": body,
-            "url": link,
-            "tag": f"conversation-{conversation.id}",
-            "kind": "message",
-            "actions": [{"action": "open", "title": _("Open")}],
-            "data": {"conversation_id": conversation.id},
-        }
+        for user in users
+    ]
+    if not jobs:
+        return None
+    return socketio.start_background_task(_send_pushes, current_app._get_current_object(), jobs)
+
+
+def _send_pushes(app, jobs) -> None:
+    from ..push import services as push
+
+    with app.app_context():
         try:
-            accepted += send(
-                user, payload, ttl=PUSH_TTL, urgency="high", topic=f"conversation-{conversation.id}"
-            )
-        except Exception:  # noqa: BLE001 - a push must never undo a stored message
-            log.warning("push to user %s failed", user.id, exc_info=True)
-    return accepted
+            push.send_many(jobs)
+        except Exception:  # noqa: BLE001 - a push must never disturb messaging
+            log.warning("chat push failed", exc_info=True)
+        finally:
+            db.session.remove()
 
 
 @dataclass
