@@ -6,7 +6,15 @@ from flask import Flask
 
 from . import config as config_module
 from .extensions import (
-    babel, compress, csrf, db, htmx_ext, limiter, login_manager, migrate, socketio,
+    babel,
+    compress,
+    csrf,
+    db,
+    htmx_ext,
+    limiter,
+    login_manager,
+    migrate,
+    socketio,
 )
 
 BLUEPRINTS = ("core", "accounts", "circle", "chat", "agenda", "push")

@@ -35,7 +35,8 @@ def seed() -> None:
     click.echo("Demo accounts (email / password):")
     for account in DEMO_ACCOUNTS:
         mark = "new" if account["email"] in created else "kept"
-        click.echo(f"  {account['role']:<13} {account['email']:<36} {account['password']}  ({mark})")
+        role, email, password = account["role"], account["email"], account["password"]
+        click.echo(f"  {role:<13} {email:<36} {password}  ({mark})")
 
 
 def init_app(app: Flask) -> None:

@@ -7,7 +7,8 @@ from flask import make_response, render_template, request
 
 def wants_fragment() -> bool:
     """An HTMX request that is not a boosted navigation wants just the fragment."""
-    return bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def render(page: str, fragment: str | None = None, status: int = 200, **context):
