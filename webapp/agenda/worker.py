@@ -18,7 +18,6 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
@@ -30,10 +29,10 @@ from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import policy
+from .. import periodic, policy
 from ..extensions import db
 from . import recurrence, services
 from .models import Delivery, Dose, Reminder
@@ -300,25 +299,15 @@ def tick(now: datetime | None = None, *, worker: str | None = None, batch: int =
 
 def run_forever(app: Flask, stop: threading.Event | None = None, interval: float = 5.0,
                 batch: int = BATCH) -> None:
-    stop = stop or threading.Event()
     worker = worker_name()
     log.info("reminders: worker %s started", worker)
-    while not stop.is_set():
-        started = time.monotonic()
-        with app.app_context():
-            try:
-                stats = tick(worker=worker, batch=batch)
-                if stats.get("claimed") or stats.get("missed"):
-                    log.info("reminders: %s", stats)
-            except OperationalError:
-                log.warning("reminders: database busy, retrying", exc_info=True)
-                db.session.rollback()
-            except Exception:
-                log.exception("reminders: tick failed")
-                db.session.rollback()
-            finally:
-                db.session.remove()
-        stop.wait(max(0.5, interval - (time.monotonic() - started)))
+
+    def one_pass() -> None:
+        stats = tick(worker=worker, batch=batch)
+        if stats.get("claimed") or stats.get("missed"):
+            log.info("reminders: %s", stats)
+
+    periodic.run_forever(app, one_pass, name="reminders", interval=interval, stop=stop)
 
 
 def start_in_process(app: Flask) -> None:

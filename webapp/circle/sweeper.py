@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from flask import Flask
-from sqlalchemy.exc import OperationalError
 
-from ..extensions import db
+from .. import periodic
 from . import services
 
 log = logging.getLogger(__name__)
@@ -27,30 +25,19 @@ INTERVAL = 30.0  # seconds: how long at most a live socket outlives an ended gra
 
 def sweep_once(app: Flask) -> int:
     """One pass in its own app context; a busy database is retried at the next pass."""
-    with app.app_context():
-        try:
-            signalled = services.sweep_expired()
-            if signalled:
-                log.info("circle sweep: %d ended access(es) signalled", signalled)
-            return signalled
-        except OperationalError:
-            log.warning("circle sweep: database busy, retrying", exc_info=True)
-            db.session.rollback()
-        except Exception:
-            log.exception("circle sweep failed")
-            db.session.rollback()
-        finally:
-            db.session.remove()
-    return 0
+    return periodic.run_pass(app, _sweep, "circle sweep") or 0
+
+
+def _sweep() -> int:
+    signalled = services.sweep_expired()
+    if signalled:
+        log.info("circle sweep: %d ended access(es) signalled", signalled)
+    return signalled
 
 
 def run_forever(app: Flask, stop: threading.Event | None = None,
                 interval: float = INTERVAL) -> None:
-    stop = stop or threading.Event()
-    while not stop.is_set():
-        started = time.monotonic()
-        sweep_once(app)
-        stop.wait(max(0.5, interval - (time.monotonic() - started)))
+    periodic.run_forever(app, _sweep, name="circle sweep", interval=interval, stop=stop)
 
 
 def start_in_process(app: Flask) -> None:
