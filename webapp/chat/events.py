@@ -17,6 +17,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from ..circle.signals import access_changed
 from ..errors import UserError
 from ..extensions import db, socketio
+from ..security import session_user_id
 from . import services
 from .presence import presence
 
@@ -43,7 +44,7 @@ def _conversation(data: dict, action: str = "conversation.read"):
     The conversation, its members and their accounts come first, in one query: the user, a
     member, is then found in the session instead of being queried again."""
     conversation_id = data.get("conversation_id")
-    preloaded = services.prefetch_conversation(conversation_id)
+    preloaded = services.prefetch_conversation(conversation_id, session_user_id())
     user = _me()
     conversation = services.get_conversation(user, conversation_id, action)
     del preloaded  # held until here: the session's identity map keeps only weak references

@@ -12,15 +12,18 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 
 import flask_babel
 import pytz
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, crypto, policy
 from ..accounts.models import User
@@ -104,18 +107,20 @@ def rendering_for(variant: str):
 _CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn"}
 
 
-def clean_text(text, *, limit: int, empty_message: str, long_message: str) -> str:
+def clean_text(text, *, limit: int, empty_message, long_message) -> str:
+    """The messages are lazy (translated only when the text is refused): this runs on every
+    message sent."""
     if not isinstance(text, str):
-        raise UserError(empty_message, field="body")
+        raise UserError(str(empty_message), field="body")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # Control and format characters (bidi overrides, NUL…) can disguise text: keep only
     # line breaks and tabs among them.
     text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in _CONTROL)
     text = text.strip()
     if not text:
-        raise UserError(empty_message, field="body")
+        raise UserError(str(empty_message), field="body")
     if len(text) > limit:
-        raise UserError(long_message, field="body")
+        raise UserError(str(long_message), field="body")
     return text
 
 
@@ -123,8 +128,8 @@ def clean_body(body) -> str:
     return clean_text(
         body,
         limit=MAX_BODY,
-        empty_message=_("Write a message before sending."),
-        long_message=_("A message can have at most %(n)d characters.", n=MAX_BODY),
+        empty_message=_l("Write a message before sending."),
+        long_message=_l("A message can have at most %(n)d characters.", n=MAX_BODY),
     )
 
 
@@ -164,21 +169,40 @@ def parse_optional_id(value) -> int | None:
 # ---- Conversations ---------------------------------------------------------------------
 
 
+@cache
 def _with_members():
     # Policy reads the members (membership) on every call, the fragment and the offline push
-    # read their accounts: one joined query instead of three.
+    # read their accounts: one joined query instead of three. Built once: every socket event
+    # asks for it.
     return [joinedload(Conversation.members).joinedload(ConversationMember.user)]
 
 
-def prefetch_conversation(conversation_id) -> Conversation | None:
-    """Load a conversation, its members and their accounts into the session in one query,
-    before the signed-in user is loaded: that user (a member) is then found in the session
-    instead of being queried again. Asks nothing: hold the result (the session's identity
-    map is weak) and let get_conversation() decide. A bad id is left to get_conversation()."""
+@cache
+def _for_event():
+    # What a socket event needs: the members (policy), the patient of a care conversation
+    # (policy), not every member's account. The account of the one who sent the event comes
+    # in the same query (see prefetch_conversation).
+    return [joinedload(Conversation.members), joinedload(Conversation.patient)]
+
+
+def prefetch_conversation(conversation_id, user_id: int | None) -> object:
+    """Load a conversation, its members, its patient and the account `user_id` into the
+    session in ONE query, before the signed-in user is loaded: that user is then found in
+    the session instead of being queried again (the same account, checked as usual by the
+    user loader). Asks nothing: hold the result (the session's identity map is weak) and let
+    get_conversation() decide. A bad id is left to get_conversation(). Returns what to hold."""
     try:
-        return db.session.get(Conversation, parse_id(conversation_id), options=_with_members())
+        conversation_id = parse_id(conversation_id)
     except UserError:
         return None
+    if user_id is None:
+        return db.session.get(Conversation, conversation_id, options=_for_event())
+    row = db.session.execute(
+        select(Conversation, User)
+        .options(*_for_event())
+        .where(Conversation.id == conversation_id, User.id == user_id)
+    ).unique().first()
+    return row
 
 
 def get_conversation(user, conversation_id, action: str = "conversation.read") -> Conversation:
@@ -216,8 +240,8 @@ def start_conversation(creator: User, *, patient: User | None, member_ids, subje
     subject = clean_text(
         subject,
         limit=MAX_SUBJECT,
-        empty_message=_("Give the conversation a subject."),
-        long_message=_("A subject can have at most %(n)d characters.", n=MAX_SUBJECT),
+        empty_message=_l("Give the conversation a subject."),
+        long_message=_l("A subject can have at most %(n)d characters.", n=MAX_SUBJECT),
     )
     wanted: set[int] = set()
     for raw in member_ids or []:
@@ -362,17 +386,15 @@ def post_message(
             return _same_sender(existing, author, conversation), False
         raise
     at = now()
-    message = Message(
-        conversation_id=conversation.id,
-        author_id=author.id,
-        on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
-        client_id=client_id,
-        body_sealed=crypto.seal(body, Message.body_aad(client_id)),
-        created_at=at,
-    )
-    db.session.add(message)
     try:
-        db.session.flush()
+        message = _insert_message(
+            conversation_id=conversation.id,
+            author_id=author.id,
+            on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
+            client_id=client_id,
+            body_sealed=crypto.seal(body, Message.body_aad(client_id)),
+            created_at=at,
+        )
     except IntegrityError:
         # A retry, or another request with the same client id that won the race.
         db.session.rollback()
@@ -380,19 +402,58 @@ def post_message(
         if existing is None:
             raise
         return _same_sender(existing, author, conversation), False
-    conversation.last_message_id = message.id
-    conversation.last_activity_at = at
-    # The author has read what they wrote. Their member row is loaded (policy just read the
-    # members), so this is one more UPDATE in the commit's flush, not a query of its own.
-    mine = conversation.member(author)
-    if mine is not None:
-        mine.last_read_id = message.id
-        mine.last_delivered_id = message.id
+    _record_sent(conversation, conversation.member(author), message.id, at)
     if patient is not None:
         audit.record(author, patient, "write", "message", message.id, on_behalf_of=on_behalf_of)
     commit_keeping_loaded()
     _deliver(conversation, message, skip_sid=from_sid)
     return message, True
+
+
+# The hot path of every message writes with plain statements: the ORM's unit of work (change
+# tracking, ordering of dependent rows) cost more than the database itself here, for three
+# rows whose shape is always the same. The objects already loaded are brought up to date
+# as if they had been read back, so the fragment and the acknowledgement see the new state.
+
+
+_messages = Message.__table__
+_conversations = Conversation.__table__
+_members = ConversationMember.__table__
+_INSERT_MESSAGE = insert(_messages)
+_SET_LAST_MESSAGE = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("conversation"))
+    .values(last_message_id=bindparam("message"), last_activity_at=bindparam("at"))
+)
+_SET_OWN_MARKS = (
+    update(_members)
+    .where(_members.c.id == bindparam("member"))
+    .values(last_read_id=bindparam("message"), last_delivered_id=bindparam("message"))
+)
+
+
+def _insert_message(**values) -> Message:
+    """INSERT one message and return it as a persistent object of the session, no SELECT."""
+    result = db.session.connection().execute(_INSERT_MESSAGE, values)
+    message = Message(id=result.inserted_primary_key[0], **values)
+    make_transient_to_detached(message)
+    db.session.add(message)
+    return message
+
+
+def _record_sent(conversation: Conversation, mine, message_id: int, at: datetime) -> None:
+    """The conversation's last message, and the author's own marks (they have read what they
+    wrote)."""
+    connection = db.session.connection()  # plain statements: no ORM layer to go through
+    connection.execute(
+        _SET_LAST_MESSAGE, {"conversation": conversation.id, "message": message_id, "at": at}
+    )
+    set_committed_value(conversation, "last_message_id", message_id)
+    set_committed_value(conversation, "last_activity_at", at)
+    if mine is not None:
+        connection.execute(_SET_OWN_MARKS, {"member": mine.id, "message": message_id})
+        set_committed_value(mine, "last_read_id", message_id)
+        set_committed_value(mine, "last_delivered_id", message_id)
 
 
 def _by_client_id(client_id: str) -> Message | None:
@@ -436,13 +497,13 @@ def _deliver(conversation: Conversation, message: Message, skip_sid: str | None 
     time zone (one rendering per variant present), a push to members with no live socket."""
     presence = _presence()
     variants: set[str] = set()
-    offline = []
+    offline: list[int] = []
     for member in conversation.members:
         live = presence.variants(member.user_id)
         if live:
             variants |= {v or variant_of(member.user) for v in live}
         elif member.user_id != message.author_id:
-            offline.append(member.user)
+            offline.append(member.user_id)
     for variant in sorted(variants):
         socketio.emit(
             "new_message",
@@ -458,7 +519,9 @@ def _deliver(conversation: Conversation, message: Message, skip_sid: str | None 
             skip_sid=skip_sid,
         )
     if offline:
-        notify_offline(offline, conversation, message)
+        # Their accounts are not loaded by a socket event (see _for_event): one query.
+        users = db.session.scalars(select(User).where(User.id.in_(offline))).all()
+        notify_offline(users, conversation, message)
 
 
 def notify_offline(users: list[User], conversation: Conversation, message: Message):
@@ -805,8 +868,8 @@ def add_quick_reply(user: User, text) -> QuickReply:
     text = clean_text(
         text,
         limit=MAX_QUICK_REPLY,
-        empty_message=_("Write the text of the quick reply."),
-        long_message=_("A quick reply can have at most %(n)d characters.", n=MAX_QUICK_REPLY),
+        empty_message=_l("Write the text of the quick reply."),
+        long_message=_l("A quick reply can have at most %(n)d characters.", n=MAX_QUICK_REPLY),
     )
     count = db.session.scalar(
         select(func.count(QuickReply.id)).where(QuickReply.owner_id == user.id)
