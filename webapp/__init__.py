@@ -13,7 +13,6 @@ from .extensions import (
     htmx_ext,
     limiter,
     login_manager,
-    migrate,
     socketio,
 )
 
@@ -30,11 +29,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_module.from_environment())
     if config:
         app.config.update(config)
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
+    )
 
     db.init_app(app)
     _sqlite_pragmas()
-    migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"),
-                     render_as_batch=True, compare_type=True)
+    if app.config.get("MIGRATIONS", True):
+        # Alembic (11 MB in every process) only where migrations run: the flask command,
+        # the tests, the benchmarks. A serving process is created with MIGRATIONS False.
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(config_module.ROOT / "migrations"),
+                render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
     htmx_ext.init_app(app)
@@ -71,7 +79,24 @@ def create_app(config: dict | None = None) -> Flask:
     assets.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    app.teardown_request(_release_request)
     return app
+
+
+def _release_request(_exc=None) -> None:
+    """Every Socket.IO event runs in a request context built on its connection's environ,
+    which lives as long as the socket. Two things would otherwise outlive the event:
+
+    * the NotFound Flask keeps on the request (/socket.io/ matches no route), whose traceback
+      holds the frame that holds the request: a reference cycle per event, left to the
+      garbage collector, whose pauses stop every socket of the worker;
+    * the request itself, which Werkzeug files in the environ, with the event's arguments
+      (a message's text) until the socket's next event.
+    """
+    from flask import request
+
+    request.routing_exception = None
+    request.environ.pop("werkzeug.request", None)
 
 
 def _sqlite_pragmas() -> None:

@@ -91,7 +91,23 @@ def _static_cache_headers(response: Response) -> Response:
     return response
 
 
+_SOCKET_SESSION = "healthspace.socket_session"
+
+
 class _SessionInterface(SecureCookieSessionInterface):
+    def open_session(self, app, request):
+        # Every Socket.IO event runs in a request context built from its connection's
+        # environ, so it opens the cookie the socket connected with: always the same one.
+        # Its signature is checked once per connection, then each event gets a copy (what an
+        # event changes in its session is dropped, as before: a socket has no response).
+        environ = request.environ
+        if not environ.get("PATH_INFO", "").startswith("/socket.io"):
+            return super().open_session(app, request)
+        opened = environ.get(_SOCKET_SESSION)
+        if opened is None:
+            opened = environ[_SOCKET_SESSION] = super().open_session(app, request)
+        return self.session_class(opened) if opened is not None else None
+
     def save_session(self, app, session, response) -> None:
         super().save_session(app, session, response)
         if request.endpoint in COOKIE_FREE_ENDPOINTS and not session.modified:

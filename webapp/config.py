@@ -41,7 +41,6 @@ def from_environment() -> dict:
         "SQLALCHEMY_DATABASE_URI": env.get(
             "DATABASE_URL", f"sqlite:///{INSTANCE / 'healthspace.db'}"
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "WEBAUTHN_RP_ID": env.get("WEBAUTHN_RP_ID", "localhost"),
         "WEBAUTHN_RP_NAME": env.get("WEBAUTHN_RP_NAME", "Health Space"),
@@ -89,3 +88,10 @@ def from_environment() -> dict:
         # default, which would send them uncompressed to gzip-only clients.
         "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
     }
+
+
+def engine_options(database_uri: str) -> dict:
+    """A server database's connections are checked before use (a restarted server or a
+    dropped connection is then reconnected, not an error). An SQLite file has no server to
+    lose: the check would only cost a query on every request and every socket event."""
+    return {} if database_uri.startswith("sqlite") else {"pool_pre_ping": True}
