@@ -14,7 +14,7 @@ from .extensions import socketio
 def main() -> None:
     os.environ.setdefault("RUN_REMINDER_WORKER", "1")
     os.environ.setdefault("RUN_CIRCLE_SWEEP", "1")
-    app = create_app()
+    app = create_app({"MIGRATIONS": False})  # `make run` migrated before serving
     if app.config["RUN_REMINDER_WORKER"]:
         from .agenda.worker import start_in_process
 

@@ -12,10 +12,12 @@ from datetime import UTC
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from icalendar import Calendar, Event
 
 
 def build(feed, patients_appointments) -> bytes:
+    # Imported here: a process that never serves a feed does not carry the library (4 MB).
+    from icalendar import Calendar, Event
+
     user = feed.user
     language = user.language or current_app.config["BABEL_DEFAULT_LOCALE"]
     cal = Calendar()
