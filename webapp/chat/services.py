@@ -199,8 +199,9 @@ def prefetch_conversation(conversation_id, user_id: int | None) -> object:
         return db.session.get(Conversation, conversation_id, options=_for_event())
     row = db.session.execute(
         select(Conversation, User)
+        .join_from(Conversation, User, User.id == user_id)
         .options(*_for_event())
-        .where(Conversation.id == conversation_id, User.id == user_id)
+        .where(Conversation.id == conversation_id)
     ).unique().first()
     return row
 
@@ -518,6 +519,10 @@ def _deliver(conversation: Conversation, message: Message, skip_sid: str | None 
             namespace=NAMESPACE,
             skip_sid=skip_sid,
         )
+    # Let the sockets' writers send it now: under the gevent worker nothing else runs until
+    # this handler yields, and what is left (pushes, the sender's acknowledgement, closing
+    # the request) would otherwise come before every member's delivery.
+    socketio.sleep(0)
     if offline:
         # Their accounts are not loaded by a socket event (see _for_event): one query.
         users = db.session.scalars(select(User).where(User.id.in_(offline))).all()
