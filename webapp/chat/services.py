@@ -197,13 +197,21 @@ def prefetch_conversation(conversation_id, user_id: int | None) -> object:
         return None
     if user_id is None:
         return db.session.get(Conversation, conversation_id, options=_for_event())
-    row = db.session.execute(
+    return (
+        db.session.execute(_event_query(), {"conversation": conversation_id, "user": user_id})
+        .unique()
+        .first()
+    )
+
+
+@cache
+def _event_query():
+    return (
         select(Conversation, User)
-        .join_from(Conversation, User, User.id == user_id)
+        .join_from(Conversation, User, User.id == bindparam("user"))
         .options(*_for_event())
-        .where(Conversation.id == conversation_id)
-    ).unique().first()
-    return row
+        .where(Conversation.id == bindparam("conversation"))
+    )
 
 
 def get_conversation(user, conversation_id, action: str = "conversation.read") -> Conversation:
