@@ -47,7 +47,7 @@ def prepare(instance: Path, database_url: str, users: int, group: int) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import insert
 
-    from webapp import create_app
+    from webapp import create_app, crypto
     from webapp.accounts import services as accounts
     from webapp.accounts.models import User
     from webapp.chat import services
@@ -88,7 +88,7 @@ def prepare(instance: Path, database_url: str, users: int, group: int) -> dict:
                 created_by_id=members[0],
                 created_at=at,
                 last_activity_at=at,
-                subject_sealed=services.crypto.seal("Bench", Conversation.subject_aad(at)),
+                subject_sealed=crypto.seal("Bench", Conversation.subject_aad(at)),
             )
             conv.members = [ConversationMember(user_id=u, joined_at=at) for u in members]
             db.session.add(conv)

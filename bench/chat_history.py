@@ -39,7 +39,7 @@ def main() -> None:
     from flask_migrate import upgrade
     from sqlalchemy import insert
 
-    from webapp import create_app
+    from webapp import create_app, crypto
     from webapp.accounts import services as accounts
     from webapp.chat import services
     from webapp.chat.models import Conversation, Message
@@ -86,7 +86,7 @@ def main() -> None:
                         "conversation_id": conv.id,
                         "author_id": author,
                         "client_id": cid,
-                        "body_sealed": services.crypto.seal(
+                        "body_sealed": crypto.seal(
                             f"Message {i} of {label}", Message.body_aad(cid)
                         ),
                         "created_at": start,

@@ -1,0 +1,395 @@
+"""Messages: sending (idempotent on the client id), delivering to live sockets and pushing to
+the others, history pages, the replay after a reconnect, delivered and read marks.
+
+A write follows "How a message travels" (ARCHITECTURE.md): ask policy, seal, insert, commit,
+and only then tell the live sockets and push to members who have none.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ... import audit, crypto, policy
+from ...accounts.models import User
+from ...errors import Conflict, Forbidden, UserError
+from ...extensions import db, socketio
+from ..models import Conversation, ConversationMember, Message
+from .common import (
+    NAMESPACE,
+    PAGE_SIZE,
+    PUSH_TTL,
+    SYNC_LIMIT,
+    clean_body,
+    clean_client_id,
+    commit_keeping_loaded,
+    conversation_room,
+    live_presence,
+    now,
+    parse_optional_id,
+    rendering_for,
+    user_room,
+    variant_of,
+    variant_room,
+)
+
+log = logging.getLogger(__name__)
+
+
+def post_message(
+    author: User,
+    conversation: Conversation,
+    body,
+    client_id,
+    on_behalf_of: User | None = None,
+    *,
+    from_sid: str | None = None,
+) -> tuple[Message, bool]:
+    """Store one message (idempotent on client_id), then deliver it. Returns (message, created).
+
+    Retrying with the same client id returns the stored message and delivers nothing twice;
+    a client id already used by someone else, or in another conversation, is refused.
+    `from_sid`: the socket that sent it, which gets the fragment in its acknowledgement and
+    not a second time as an event.
+    """
+    client_id = clean_client_id(client_id)
+    # The unique client id is the idempotency check: a retry's INSERT fails and is answered
+    # with the stored message below (no look-up before every insert). A retry refused by
+    # the checks (closed since, access ended) is still answered with what was stored.
+    try:
+        if not policy.can(author, "conversation.write", conversation):
+            # Policy decided; only the wording is chosen here. A member of a closed
+            # conversation is told why, anyone else gets the generic refusal.
+            if conversation.is_closed and conversation.has_member(author):
+                raise Forbidden(_("This conversation is closed to replies."))
+            policy.require(author, "conversation.write", conversation)
+        body = clean_body(body)
+        patient = conversation.patient
+        if on_behalf_of is None and patient is not None and author.is_relative:
+            on_behalf_of = patient
+        if on_behalf_of is not None and not policy.can(
+            author, "conversation.write_for", (conversation, on_behalf_of)
+        ):
+            raise Forbidden(_("You can only write for the patient of this conversation."))
+    except UserError:
+        existing = _by_client_id(client_id)
+        if existing is not None:
+            return _same_sender(existing, author, conversation), False
+        raise
+    at = now()
+    try:
+        message = _insert_message(
+            conversation_id=conversation.id,
+            author_id=author.id,
+            on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
+            client_id=client_id,
+            body_sealed=crypto.seal(body, Message.body_aad(client_id)),
+            created_at=at,
+        )
+    except IntegrityError:
+        # A retry, or another request with the same client id that won the race.
+        db.session.rollback()
+        existing = _by_client_id(client_id)
+        if existing is None:
+            raise
+        return _same_sender(existing, author, conversation), False
+    _record_sent(conversation, conversation.member(author), message.id, at)
+    if patient is not None:
+        audit.record(author, patient, "write", "message", message.id, on_behalf_of=on_behalf_of)
+    commit_keeping_loaded()
+    _deliver(conversation, message, skip_sid=from_sid)
+    return message, True
+
+
+# The hot path of every message writes with plain statements: the ORM's unit of work (change
+# tracking, ordering of dependent rows) cost more than the database itself here, for three
+# rows whose shape is always the same. The objects already loaded are brought up to date
+# as if they had been read back, so the fragment and the acknowledgement see the new state.
+
+
+_messages = Message.__table__
+_conversations = Conversation.__table__
+_members = ConversationMember.__table__
+_INSERT_MESSAGE = insert(_messages)
+_SET_LAST_MESSAGE = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("conversation"))
+    .values(last_message_id=bindparam("message"), last_activity_at=bindparam("at"))
+)
+_SET_OWN_MARKS = (
+    update(_members)
+    .where(_members.c.id == bindparam("member"))
+    .values(last_read_id=bindparam("message"), last_delivered_id=bindparam("message"))
+)
+
+
+def _insert_message(**values) -> Message:
+    """INSERT one message and return it as a persistent object of the session, no SELECT."""
+    result = db.session.connection().execute(_INSERT_MESSAGE, values)
+    message = Message(id=result.inserted_primary_key[0], **values)
+    make_transient_to_detached(message)
+    db.session.add(message)
+    return message
+
+
+def _record_sent(conversation: Conversation, mine, message_id: int, at: datetime) -> None:
+    """The conversation's last message, and the author's own marks (they have read what they
+    wrote)."""
+    connection = db.session.connection()  # plain statements: no ORM layer to go through
+    connection.execute(
+        _SET_LAST_MESSAGE, {"conversation": conversation.id, "message": message_id, "at": at}
+    )
+    set_committed_value(conversation, "last_message_id", message_id)
+    set_committed_value(conversation, "last_activity_at", at)
+    if mine is not None:
+        connection.execute(_SET_OWN_MARKS, {"member": mine.id, "message": message_id})
+        set_committed_value(mine, "last_read_id", message_id)
+        set_committed_value(mine, "last_delivered_id", message_id)
+
+
+def _by_client_id(client_id: str) -> Message | None:
+    return db.session.scalar(select(Message).where(Message.client_id == client_id))
+
+
+def _same_sender(message: Message, author: User, conversation: Conversation) -> Message:
+    if message.author_id != author.id or message.conversation_id != conversation.id:
+        raise Conflict(
+            _("This message identifier is already taken. Reload the page and try again.")
+        )
+    return message
+
+
+def render_message(
+    message: Message, conversation: Conversation, variant: str | None = None
+) -> str:
+    """The fragment members receive, in `variant`'s language and time zone (None: the current
+    request's). Rendered without the app's context processors (they serve full pages and cost
+    queries); rendered once per message and variant and kept on the message."""
+    cache = getattr(message, "_rendered_html", None)
+    if cache is None:
+        cache = message._rendered_html = {}
+    html = cache.get(variant)
+    if html is None:
+        template = current_app.jinja_env.get_template("chat/_message.html")
+        context = dict(
+            message=message, conversation=conversation, receipt=status_of(message, conversation)
+        )
+        if variant is None:
+            html = template.render(**context)
+        else:
+            with rendering_for(variant):
+                html = template.render(**context)
+        cache[variant] = html
+    return html
+
+
+def _deliver(conversation: Conversation, message: Message, skip_sid: str | None = None) -> None:
+    """After the commit: the fragment to every live socket, each in its member's language and
+    time zone (one rendering per variant present), a push to members with no live socket."""
+    presence = live_presence()
+    variants: set[str] = set()
+    offline: list[int] = []
+    for member in conversation.members:
+        live = presence.variants(member.user_id)
+        if live:
+            variants |= {v or variant_of(member.user) for v in live}
+        elif member.user_id != message.author_id:
+            offline.append(member.user_id)
+    for variant in sorted(variants):
+        socketio.emit(
+            "new_message",
+            {
+                "conversation_id": conversation.id,
+                "id": message.id,
+                "client_id": message.client_id,
+                "author_id": message.author_id,
+                "html": render_message(message, conversation, variant),
+            },
+            to=variant_room(conversation.id, variant),
+            namespace=NAMESPACE,
+            skip_sid=skip_sid,
+        )
+    # Let the sockets' writers send it now: under the gevent worker nothing else runs until
+    # this handler yields, and what is left (pushes, the sender's acknowledgement, closing
+    # the request) would otherwise come before every member's delivery.
+    socketio.sleep(0)
+    if offline:
+        # Their accounts are not loaded by a socket event (see _for_event): one query.
+        users = db.session.scalars(select(User).where(User.id.in_(offline))).all()
+        notify_offline(users, conversation, message)
+
+
+def notify_offline(users: list[User], conversation: Conversation, message: Message):
+    """Push "New secure message" (never the text) to members with no live connection.
+
+    Each payload is built here, in its recipient's language and with the sender's name only
+    for those who chose to see details; the sending runs in a background task with its own
+    app context, so a slow push service never delays the reply. Returns that task (None when
+    nobody is to be notified)."""
+    from flask_babel import lazy_gettext
+
+    from ...push import services as push
+
+    link = f"/chat/{conversation.id}"  # a path: no request is needed to build it
+    topic = f"conversation-{conversation.id}"
+    author = message.author
+    detailed = push.users_showing_details(u.id for u in users)
+    jobs = [
+        push.PushJob(
+            user=user.id,
+            payload=push.notification(
+                user,
+                kind="message",
+                url=link,
+                tag=topic,
+                title=lazy_gettext("New secure message") if author else None,
+                body=lazy_gettext("From %(name)s", name=author.display_name) if author else None,
+                actions=[("open", lazy_gettext("Open"))],
+                data={"conversation_id": conversation.id},
+                show_details=user.id in detailed,
+            ),
+            ttl=PUSH_TTL,
+            urgency="high",
+            topic=topic,
+            key=user.id,
+        )
+        for user in users
+    ]
+    if not jobs:
+        return None
+    return socketio.start_background_task(_send_pushes, current_app._get_current_object(), jobs)
+
+
+def _send_pushes(app, jobs) -> None:
+    from ...push import services as push
+
+    with app.app_context():
+        try:
+            push.send_many(jobs)
+        except Exception:  # noqa: BLE001 - a push must never disturb messaging
+            log.warning("chat push failed", exc_info=True)
+        finally:
+            db.session.remove()
+
+
+@dataclass
+class Status:
+    kind: str  # sent / delivered / read
+    read_by: list[str] = field(default_factory=list)
+
+
+def status_of(message: Message, conversation: Conversation) -> Status:
+    others = [m for m in conversation.members if m.user_id != message.author_id]
+    read_by = [m.user.display_name for m in others if m.last_read_id >= message.id]
+    if read_by:
+        return Status("read", read_by)
+    if any(m.last_delivered_id >= message.id for m in others):
+        return Status("delivered")
+    return Status("sent")
+
+
+def _message_query(conversation: Conversation):
+    return (
+        select(Message)
+        .where(Message.conversation_id == conversation.id)
+        .options(selectinload(Message.author), selectinload(Message.on_behalf_of))
+    )
+
+
+def history(
+    viewer: User,
+    conversation: Conversation,
+    *,
+    before_id: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[list[Message], bool]:
+    """One page, newest first by keyset (never OFFSET); returned oldest → newest."""
+    policy.require(viewer, "conversation.read", conversation)
+    limit = max(1, min(limit, 100))
+    query = _message_query(conversation)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    _record_read(viewer, conversation)
+    return rows, more
+
+
+def messages_after(
+    viewer: User, conversation: Conversation, after_id: int | None, limit: int = SYNC_LIMIT
+) -> tuple[list[Message], bool]:
+    """Everything after the last id a device has, for the replay on reconnect."""
+    policy.require(viewer, "conversation.read", conversation)
+    query = _message_query(conversation)
+    if after_id is not None:
+        query = query.where(Message.id > after_id)
+    rows = list(db.session.scalars(query.order_by(Message.id.asc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if rows:
+        _record_read(viewer, conversation)
+    return rows, more
+
+
+def _record_read(viewer: User, conversation: Conversation) -> None:
+    if conversation.patient_id is not None and viewer.id != conversation.patient_id:
+        audit.record(viewer, conversation.patient_id, "read", "conversation", conversation.id)
+        commit_keeping_loaded()
+
+
+def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | None:
+    """Move the user's delivered/read mark forward (never back). Returns the new mark."""
+    policy.require(user, "conversation.read", conversation)
+    up_to = parse_optional_id(up_to_id)
+    if up_to is None or conversation.last_message_id is None:
+        return None
+    up_to = min(up_to, conversation.last_message_id)
+    column = (
+        ConversationMember.last_read_id if kind == "read" else ConversationMember.last_delivered_id
+    )
+    where = (
+        ConversationMember.conversation_id == conversation.id,
+        ConversationMember.user_id == user.id,
+        column < up_to,
+    )
+    changes = {column.key: up_to}
+    result = db.session.execute(update(ConversationMember).where(*where).values(**changes))
+    if kind == "read":
+        # Reading implies delivery.
+        db.session.execute(
+            update(ConversationMember)
+            .where(
+                ConversationMember.conversation_id == conversation.id,
+                ConversationMember.user_id == user.id,
+                ConversationMember.last_delivered_id < up_to,
+            )
+            .values(last_delivered_id=up_to)
+        )
+    commit_keeping_loaded()
+    if result.rowcount:
+        socketio.emit(
+            "receipt",
+            {
+                "conversation_id": conversation.id,
+                "user_id": user.id,
+                "name": user.display_name,
+                "kind": kind,
+                "up_to": up_to,
+            },
+            to=conversation_room(conversation.id),
+            namespace=NAMESPACE,
+        )
+        if kind == "read":
+            socketio.emit("unread_changed", {}, to=user_room(user.id), namespace=NAMESPACE)
+        return up_to
+    return None
