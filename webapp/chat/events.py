@@ -41,8 +41,8 @@ def _payload(data) -> dict:
 def _conversation(data: dict, action: str = "conversation.read"):
     """The signed-in user and the payload's conversation, policy asked (on every event).
 
-    The conversation, its members and their accounts come first, in one query: the user, a
-    member, is then found in the session instead of being queried again."""
+    The conversation, its members and the sender's own account come first, in one query: the
+    signed-in user is then found in the session instead of being queried again."""
     conversation_id = data.get("conversation_id")
     preloaded = services.prefetch_conversation(conversation_id, session_user_id())
     user = _me()
