@@ -10,29 +10,18 @@
   quick_replies  professionals' saved short texts
 
 Import from here (`from webapp.chat import services`); the names below are the package's
-surface.
+surface: what the routes, the socket handlers, the demo and the tests call. The limits and
+the input checks stay in common.
 """
 
 from __future__ import annotations
 
 from .common import (
-    MAX_BODY,
-    MAX_MEMBERS,
-    MAX_QUICK_REPLIES,
-    MAX_QUICK_REPLY,
-    MAX_SUBJECT,
     NAMESPACE,
-    PAGE_SIZE,
-    SYNC_LIMIT,
-    clean_body,
-    clean_client_id,
-    clean_text,
-    commit_keeping_loaded,
     conversation_room,
     now,
     parse_id,
     parse_optional_id,
-    rendering_for,
     user_room,
     variant_of,
     variant_room,
@@ -46,59 +35,14 @@ from .conversations import (
     start_conversation,
     withdraw_access,
 )
-from .listing import Row, conversation_list, unread_total
-from .messages import (
-    Status,
-    history,
-    mark,
-    messages_after,
-    notify_offline,
-    post_message,
-    render_message,
-    status_of,
-)
+from .listing import conversation_list, unread_total
+from .messages import history, mark, messages_after, post_message, render_message, status_of
 from .quick_replies import add_quick_reply, delete_quick_reply, quick_replies
 
 __all__ = [
-    "MAX_BODY",
-    "MAX_MEMBERS",
-    "MAX_QUICK_REPLIES",
-    "MAX_QUICK_REPLY",
-    "MAX_SUBJECT",
-    "NAMESPACE",
-    "PAGE_SIZE",
-    "SYNC_LIMIT",
-    "Row",
-    "Status",
-    "add_quick_reply",
-    "candidates",
-    "clean_body",
-    "clean_client_id",
-    "clean_text",
-    "commit_keeping_loaded",
-    "conversation_list",
-    "conversation_room",
-    "delete_quick_reply",
-    "get_conversation",
-    "history",
-    "mark",
-    "messages_after",
-    "notify_offline",
-    "now",
-    "parse_id",
-    "parse_optional_id",
-    "post_message",
-    "prefetch_conversation",
-    "quick_replies",
-    "readable_conversation_ids",
-    "render_message",
-    "rendering_for",
-    "set_closed",
-    "start_conversation",
-    "status_of",
-    "unread_total",
-    "user_room",
-    "variant_of",
-    "variant_room",
-    "withdraw_access",
+    "NAMESPACE", "add_quick_reply", "candidates", "conversation_list", "conversation_room",
+    "delete_quick_reply", "get_conversation", "history", "mark", "messages_after", "now",
+    "parse_id", "parse_optional_id", "post_message", "prefetch_conversation", "quick_replies",
+    "readable_conversation_ids", "render_message", "set_closed", "start_conversation",
+    "status_of", "unread_total", "user_room", "variant_of", "variant_room", "withdraw_access",
 ]
