@@ -128,7 +128,12 @@ def record_gc_stats(path):
 
 
 def post_worker_init(worker):
+    from flask import Flask
     # The app is loaded by now (no --preload: in this worker, after gevent patched).
     if os.environ.get("HEALTHSPACE_GC_STATS"):
         record_gc_stats(os.environ["HEALTHSPACE_GC_STATS"])
     manage_gc(worker)
+    if isinstance(worker.wsgi, Flask):  # not for another app served with this file
+        from webapp import checkpoint
+
+        checkpoint.start(worker.wsgi)  # SQLite only: its WAL checkpoints off the request path

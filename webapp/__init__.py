@@ -117,10 +117,15 @@ def _sqlite_pragmas() -> None:
 def _on_sqlite_connect(dbapi_connection, _record) -> None:
     import sqlite3
 
+    from . import checkpoint
+
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if checkpoint.automatic_checkpoints_off():
+            # A serving process checkpoints on a thread of its own (webapp/checkpoint.py).
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
 

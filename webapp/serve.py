@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from . import create_app
+from . import checkpoint, create_app
 from .extensions import socketio
 
 
@@ -15,6 +15,7 @@ def main() -> None:
     os.environ.setdefault("RUN_REMINDER_WORKER", "1")
     os.environ.setdefault("RUN_CIRCLE_SWEEP", "1")
     app = create_app({"MIGRATIONS": False})  # `make run` migrated before serving
+    checkpoint.start(app)
     if app.config["RUN_REMINDER_WORKER"]:
         from .agenda.worker import start_in_process
 
