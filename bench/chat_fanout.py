@@ -275,7 +275,9 @@ async def run_load(
         "lost": expected - received,
         "send_errors": errors,
         "p50_ms": pick(0.50) if latencies else None,
+        "p90_ms": pick(0.90) if latencies else None,
         "p99_ms": pick(0.99) if latencies else None,
+        "p999_ms": pick(0.999) if latencies else None,
         "max_ms": round(latencies[-1], 2) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
         # Everything the worker did while sending and draining (pings of every connection
