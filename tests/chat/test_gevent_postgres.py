@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.chat.test_live import NS, Member, setup, sign_in, wait_until
+from tests.chat.test_live import NS, connect_member, setup, wait_until
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.postgres
@@ -75,8 +75,8 @@ def test_gevent_worker_on_postgresql_delivers_and_cooperates(tmp_path, fresh_dat
     engine = sa.create_engine(fresh_database)
     members = []
     try:
-        nurse = Member(server, sign_in(server, data["nurse"]["email"], data["password"]), conv)
-        patient = Member(server, sign_in(server, data["patient"]["email"], data["password"]), conv)
+        nurse = connect_member(server, data, "nurse")
+        patient = connect_member(server, data, "patient")
         members += [nurse, patient]
         first = nurse.send("gevent-pg-0001-x", "Bonjour depuis PostgreSQL", time.monotonic() + 30)
         assert first["created"] and 'class="msg"' in first["html"]

@@ -124,6 +124,13 @@ class Member:
         self.sio.disconnect()
 
 
+def connect_member(server: LiveServer, data: dict, who: str) -> Member:
+    """`who` ("nurse", "patient"… of live_setup's circle) signed in and connected to its
+    conversation."""
+    cookie = sign_in(server, data[who]["email"], data["password"])
+    return Member(server, cookie, data["conversation"])
+
+
 def wait_until(condition, seconds: float, tick=None) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -142,8 +149,8 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(tmp_path):
     server.start()
     members = []
     try:
-        nurse = Member(server, sign_in(server, data["nurse"]["email"], data["password"]), conv)
-        patient = Member(server, sign_in(server, data["patient"]["email"], data["password"]), conv)
+        nurse = connect_member(server, data, "nurse")
+        patient = connect_member(server, data, "patient")
         members += [nurse, patient]
         outbox = [(f"live-kill-{n:04d}-x", f"Message number {n}") for n in range(200)]
         acked: list[int] = []
@@ -190,9 +197,9 @@ def test_two_processes_deliver_through_redis_and_withdraw_access(tmp_path):
     b.start()
     members = []
     try:
-        patient = Member(a, sign_in(a, data["patient"]["email"], data["password"]), conv)
-        relative = Member(a, sign_in(a, data["relative"]["email"], data["password"]), conv)
-        nurse = Member(b, sign_in(b, data["nurse"]["email"], data["password"]), conv)
+        patient = connect_member(a, data, "patient")
+        relative = connect_member(a, data, "relative")
+        nurse = connect_member(b, data, "nurse")
         members += [patient, relative, nurse]
         deadline = time.monotonic() + 30
         first = nurse.send("redis-two-process-1", "Sent on B, read on A", deadline)

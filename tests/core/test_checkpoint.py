@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.chat.test_live import Member, setup, sign_in, wait_until
+from tests.chat.test_live import connect_member, setup, wait_until
 from tests.live import LiveServer
 from webapp import checkpoint
 from webapp.extensions import db
@@ -60,19 +60,16 @@ def test_the_gevent_worker_copies_messages_into_the_database_file(tmp_path):
     """The production shape on SQLite: the checkpoint runs on the gevent hub's thread pool,
     and the worker keeps delivering meanwhile."""
     server = LiveServer(tmp_path / "gevent-sqlite", extra_env={"SOCKETIO_ASYNC_MODE": "gevent"})
-    if not server.database_url.startswith("sqlite"):
-        pytest.skip("the server's database is not SQLite")
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     server.command = [gunicorn, "-c", "gunicorn.conf.py", "-b", f"localhost:{server.port}",
                       "wsgi:app"]
     data = setup(server, "circle")
-    conv = data["conversation"]
     database = checkpoint.database_path(server.database_url)
     server.start()
     members = []
     try:
-        nurse = Member(server, sign_in(server, data["nurse"]["email"], data["password"]), conv)
-        patient = Member(server, sign_in(server, data["patient"]["email"], data["password"]), conv)
+        nurse = connect_member(server, data, "nurse")
+        patient = connect_member(server, data, "patient")
         members += [nurse, patient]
         client_ids = [f"ckpt-gevent-{n:04d}-x" for n in range(20)]
         for client_id in client_ids:
