@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.chat.test_live import NS, connect_member, setup, wait_until
+from tests.chat.test_live import NS, connected, setup, wait_until
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.postgres
@@ -73,54 +73,50 @@ def test_gevent_worker_on_postgresql_delivers_and_cooperates(tmp_path, fresh_dat
     conv = data["conversation"]
     server.start()
     engine = sa.create_engine(fresh_database)
-    members = []
     try:
-        nurse = connect_member(server, data, "nurse")
-        patient = connect_member(server, data, "patient")
-        members += [nurse, patient]
-        first = nurse.send("gevent-pg-0001-x", "Bonjour depuis PostgreSQL", time.monotonic() + 30)
-        assert first["created"] and 'class="msg"' in first["html"]
-        assert wait_until(lambda: first["id"] in patient.received, 10)
-        assert setup(server, "messages", conv) == [
-            [first["id"], "gevent-pg-0001-x", "Bonjour depuis PostgreSQL"]
-        ]
+        with connected(data, (server, "nurse"), (server, "patient")) as (nurse, patient):
+            deadline = time.monotonic() + 30
+            first = nurse.send("gevent-pg-0001-x", "Bonjour depuis PostgreSQL", deadline)
+            assert first["created"] and 'class="msg"' in first["html"]
+            assert wait_until(lambda: first["id"] in patient.received, 10)
+            assert setup(server, "messages", conv) == [
+                [first["id"], "gevent-pg-0001-x", "Bonjour depuis PostgreSQL"]
+            ]
 
-        # Hold the conversation's row: the nurse's next send blocks inside the worker on
-        # PostgreSQL. Were psycopg blocking the process instead of the greenlet, the
-        # patient's request below could only be answered after the lock is released.
-        replies = {}
-        with engine.connect() as lock:
-            lock.execute(
-                sa.text("SELECT id FROM conversations WHERE id = :id FOR UPDATE"), {"id": conv}
-            )
-            sender = threading.Thread(
-                target=lambda: replies.update(
-                    second=nurse.sio.call(
-                        "send_message",
-                        {
-                            "conversation_id": conv,
-                            "client_id": "gevent-pg-0002-x",
-                            "body": "Pendant le verrou",
-                        },
-                        namespace=NS,
-                        timeout=30,
-                    )
-                ),
-                daemon=True,
-            )
-            sender.start()
-            assert wait_until(lambda: _waiting_on_a_lock(engine), 10)
-            sync = patient.sio.call(
-                "sync", {"conversation_id": conv, "after_id": None}, namespace=NS, timeout=10
-            )
-            assert sync["ok"] and [m["id"] for m in sync["messages"]] == [first["id"]]
-            assert "second" not in replies  # still blocked on the lock while sync was served
-            lock.rollback()
-        sender.join(30)
-        assert replies["second"]["ok"] and replies["second"]["created"]
-        assert wait_until(lambda: replies["second"]["id"] in patient.received, 10)
+            # Hold the conversation's row: the nurse's next send blocks inside the worker on
+            # PostgreSQL. Were psycopg blocking the process instead of the greenlet, the
+            # patient's request below could only be answered after the lock is released.
+            replies = {}
+            with engine.connect() as lock:
+                lock.execute(
+                    sa.text("SELECT id FROM conversations WHERE id = :id FOR UPDATE"), {"id": conv}
+                )
+                sender = threading.Thread(
+                    target=lambda: replies.update(
+                        second=nurse.sio.call(
+                            "send_message",
+                            {
+                                "conversation_id": conv,
+                                "client_id": "gevent-pg-0002-x",
+                                "body": "Pendant le verrou",
+                            },
+                            namespace=NS,
+                            timeout=30,
+                        )
+                    ),
+                    daemon=True,
+                )
+                sender.start()
+                assert wait_until(lambda: _waiting_on_a_lock(engine), 10)
+                sync = patient.sio.call(
+                    "sync", {"conversation_id": conv, "after_id": None}, namespace=NS, timeout=10
+                )
+                assert sync["ok"] and [m["id"] for m in sync["messages"]] == [first["id"]]
+                assert "second" not in replies  # still blocked on the lock while sync was served
+                lock.rollback()
+            sender.join(30)
+            assert replies["second"]["ok"] and replies["second"]["created"]
+            assert wait_until(lambda: replies["second"]["id"] in patient.received, 10)
     finally:
-        for m in members:
-            m.close()
         engine.dispose()
         server.stop()

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -124,11 +125,19 @@ class Member:
         self.sio.disconnect()
 
 
-def connect_member(server: LiveServer, data: dict, who: str) -> Member:
-    """`who` ("nurse", "patient"… of live_setup's circle) signed in and connected to its
-    conversation."""
-    cookie = sign_in(server, data[who]["email"], data["password"])
-    return Member(server, cookie, data["conversation"])
+@contextmanager
+def connected(data: dict, *who: tuple[LiveServer, str]):
+    """Members of live_setup's circle ("nurse", "patient"…), each signed in on its server and
+    connected to the conversation; all disconnected on the way out."""
+    members = []
+    try:
+        for server, role in who:
+            cookie = sign_in(server, data[role]["email"], data["password"])
+            members.append(Member(server, cookie, data["conversation"]))
+        yield members
+    finally:
+        for member in members:
+            member.close()
 
 
 def wait_until(condition, seconds: float, tick=None) -> bool:
@@ -147,40 +156,36 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(tmp_path):
     data = setup(server, "circle")
     conv = data["conversation"]
     server.start()
-    members = []
     try:
-        nurse = connect_member(server, data, "nurse")
-        patient = connect_member(server, data, "patient")
-        members += [nurse, patient]
-        outbox = [(f"live-kill-{n:04d}-x", f"Message number {n}") for n in range(200)]
-        acked: list[int] = []
-        restarted = threading.Event()
+        with connected(data, (server, "nurse"), (server, "patient")) as (nurse, patient):
+            outbox = [(f"live-kill-{n:04d}-x", f"Message number {n}") for n in range(200)]
+            acked: list[int] = []
+            restarted = threading.Event()
 
-        def crash_and_restart():
-            wait_until(lambda: len(acked) >= 70, 60)
-            server.kill()  # SIGKILL while the sender keeps sending
-            server.start()
-            restarted.set()
+            def crash_and_restart():
+                wait_until(lambda: len(acked) >= 70, 60)
+                server.kill()  # SIGKILL while the sender keeps sending
+                server.start()
+                restarted.set()
 
-        killer = threading.Thread(target=crash_and_restart, daemon=True)
-        killer.start()
-        deadline = time.monotonic() + 120
-        for client_id, body in outbox:
-            acked.append(nurse.send(client_id, body, deadline)["id"])
-        killer.join(60)
-        assert restarted.is_set()
+            killer = threading.Thread(target=crash_and_restart, daemon=True)
+            killer.start()
+            deadline = time.monotonic() + 120
+            for client_id, body in outbox:
+                acked.append(nurse.send(client_id, body, deadline)["id"])
+            killer.join(60)
+            assert restarted.is_set()
 
-        stored = setup(server, "messages", conv)
-        assert [row[1] for row in stored] == [cid for cid, _ in outbox]  # once each, in order
-        assert [row[2] for row in stored] == [body for _, body in outbox]
-        assert sorted(set(acked)) == [row[0] for row in stored]
-        # Everything reaches the other member (live, or by the replay after reconnecting).
-        wait_until(lambda: len(patient.received) >= 200, 30, tick=patient.replay)
-        assert sorted(patient.received) == [row[0] for row in stored]
-        assert [patient.received[i] for i in sorted(patient.received)] == [cid for cid, _ in outbox]
+            stored = setup(server, "messages", conv)
+            assert [row[1] for row in stored] == [cid for cid, _ in outbox]  # once each, in order
+            assert [row[2] for row in stored] == [body for _, body in outbox]
+            assert sorted(set(acked)) == [row[0] for row in stored]
+            # Everything reaches the other member (live, or by the replay after reconnecting).
+            wait_until(lambda: len(patient.received) >= 200, 30, tick=patient.replay)
+            assert sorted(patient.received) == [row[0] for row in stored]
+            in_order = [patient.received[i] for i in sorted(patient.received)]
+            assert in_order == [cid for cid, _ in outbox]
     finally:
-        for m in members:
-            m.close()
         server.stop()
 
 
@@ -195,25 +200,20 @@ def test_two_processes_deliver_through_redis_and_withdraw_access(tmp_path):
     conv = data["conversation"]
     a.start()
     b.start()
-    members = []
     try:
-        patient = connect_member(a, data, "patient")
-        relative = connect_member(a, data, "relative")
-        nurse = connect_member(b, data, "nurse")
-        members += [patient, relative, nurse]
-        deadline = time.monotonic() + 30
-        first = nurse.send("redis-two-process-1", "Sent on B, read on A", deadline)
-        assert wait_until(lambda: first["id"] in patient.received, 10)
-        assert wait_until(lambda: first["id"] in relative.received, 10)
+        members = connected(data, (a, "patient"), (a, "relative"), (b, "nurse"))
+        with members as (patient, relative, nurse):
+            deadline = time.monotonic() + 30
+            first = nurse.send("redis-two-process-1", "Sent on B, read on A", deadline)
+            assert wait_until(lambda: first["id"] in patient.received, 10)
+            assert wait_until(lambda: first["id"] in relative.received, 10)
 
-        # The patient revokes Claire in yet another process: her socket on A leaves the room.
-        setup(a, "revoke", data["patient"]["id"], data["relative"]["id"])
-        second = nurse.send("redis-two-process-2", "After the revocation", deadline)
-        assert wait_until(lambda: second["id"] in patient.received, 10)
-        assert second["id"] not in relative.received
-        assert ("access_lost", {"conversation_ids": [conv]}) in relative.events
+            # The patient revokes Claire in yet another process: her socket on A leaves the room.
+            setup(a, "revoke", data["patient"]["id"], data["relative"]["id"])
+            second = nurse.send("redis-two-process-2", "After the revocation", deadline)
+            assert wait_until(lambda: second["id"] in patient.received, 10)
+            assert second["id"] not in relative.received
+            assert ("access_lost", {"conversation_ids": [conv]}) in relative.events
     finally:
-        for m in members:
-            m.close()
         a.stop()
         b.stop()

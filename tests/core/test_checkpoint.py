@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.chat.test_live import connect_member, setup, wait_until
+from tests.chat.test_live import connected, setup, wait_until
 from tests.live import LiveServer
 from webapp import checkpoint
 from webapp.extensions import db
@@ -66,19 +66,14 @@ def test_the_gevent_worker_copies_messages_into_the_database_file(tmp_path):
     data = setup(server, "circle")
     database = checkpoint.database_path(server.database_url)
     server.start()
-    members = []
     try:
-        nurse = connect_member(server, data, "nurse")
-        patient = connect_member(server, data, "patient")
-        members += [nurse, patient]
-        client_ids = [f"ckpt-gevent-{n:04d}-x" for n in range(20)]
-        for client_id in client_ids:
-            ack = nurse.send(client_id, "Passage à 9h", time.monotonic() + 30)
-            assert ack["ok"] and ack["created"]
-        assert wait_until(lambda: len(patient.received) >= len(client_ids), 10)
-        assert wait_until(lambda: _in_file(database, client_ids[-1].encode()), 10)
-        assert "checkpoint" not in server.log.read_text()
+        with connected(data, (server, "nurse"), (server, "patient")) as (nurse, patient):
+            client_ids = [f"ckpt-gevent-{n:04d}-x" for n in range(20)]
+            for client_id in client_ids:
+                ack = nurse.send(client_id, "Passage à 9h", time.monotonic() + 30)
+                assert ack["ok"] and ack["created"]
+            assert wait_until(lambda: len(patient.received) >= len(client_ids), 10)
+            assert wait_until(lambda: _in_file(database, client_ids[-1].encode()), 10)
+            assert "checkpoint" not in server.log.read_text()
     finally:
-        for member in members:
-            member.close()
         server.stop()
