@@ -61,6 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
         cors_allowed_origins=_allowed_origins(app),
         manage_session=False,
     )
+    from . import socket_middleware
+
+    socket_middleware.install(app, socketio)
 
     import importlib
     import importlib.util

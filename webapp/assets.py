@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -100,13 +101,18 @@ class _SessionInterface(SecureCookieSessionInterface):
         # environ, so it opens the cookie the socket connected with: always the same one.
         # Its signature is checked once per connection, then each event gets a copy (what an
         # event changes in its session is dropped, as before: a socket has no response).
+        # What the connection keeps is a plain dict with shared keys: it lives as long as
+        # the socket, thousands of them in a worker.
         environ = request.environ
         if not environ.get("PATH_INFO", "").startswith("/socket.io"):
             return super().open_session(app, request)
         opened = environ.get(_SOCKET_SESSION)
         if opened is None:
-            opened = environ[_SOCKET_SESSION] = super().open_session(app, request)
-        return self.session_class(opened) if opened is not None else None
+            session = super().open_session(app, request)
+            if session is None:
+                return None
+            opened = environ[_SOCKET_SESSION] = {sys.intern(k): v for k, v in session.items()}
+        return self.session_class(opened)
 
     def save_session(self, app, session, response) -> None:
         super().save_session(app, session, response)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -61,7 +62,8 @@ def variant_of(user) -> str:
         pytz.timezone(zone)
     except Exception:  # noqa: BLE001 - an unknown zone name: the default one
         zone = config["DEFAULT_TIMEZONE"]
-    return f"{language}|{zone}"
+    # Interned: every live socket keeps its variant (presence), and there are only a few.
+    return sys.intern(f"{language}|{zone}")
 
 
 def variant_room(conversation_id: int, variant: str) -> str:

@@ -1,0 +1,48 @@
+"""The WSGI entry: /socket.io/ goes to Socket.IO with the request's own environ, the rest to
+Flask. A WebSocket keeps its request for as long as it is open, so what this layer adds to
+each request is held thousands of times in a worker (see webapp/socket_middleware.py)."""
+
+from __future__ import annotations
+
+import json
+
+from werkzeug.test import EnvironBuilder
+
+
+def _call(app, path, query=""):
+    environ = EnvironBuilder(path=path, query_string=query).get_environ()
+    environ["gunicorn.socket"] = object()  # as under gunicorn: engine.io's shim looked for it
+    status = []
+    body = b"".join(app.wsgi_app(environ, lambda s, headers, exc=None: status.append(s)))
+    return environ, status[0], body
+
+
+def test_a_socket_request_is_served_with_its_own_environ(app):
+    from webapp.extensions import socketio
+
+    environ, status, body = _call(app, "/socket.io/", "EIO=4&transport=polling")
+    assert status.startswith("200")
+    opened = json.loads(body.decode()[1:])  # "0{...}": engine.io's open packet
+    try:
+        assert opened["sid"] in socketio.server.eio.sockets
+        # The very dict the server was given (not a copy kept beside it), and no per-request
+        # wrapper class for eventlet, which this app never runs on.
+        assert environ["flask.app"] is app
+        assert "eventlet.input" not in environ
+    finally:
+        # No client will poll for the close packet: close without waiting for it.
+        socketio.server.eio.sockets.pop(opened["sid"]).close(wait=False, abort=True)
+
+
+def test_other_requests_reach_flask(app):
+    environ, status, body = _call(app, "/healthz")
+    assert status.startswith("200")
+    assert "flask.app" not in environ
+
+
+def test_flask_socketio_debug_wrapping_still_has_its_hook(app):
+    from webapp.extensions import socketio
+
+    # socketio.run(debug=True) wraps `sockio_mw.wsgi_app`: it must be the Flask app's own.
+    assert socketio.sockio_mw is app.wsgi_app
+    assert socketio.sockio_mw.wsgi_app.__func__ is type(app).wsgi_app
