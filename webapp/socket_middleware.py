@@ -13,12 +13,12 @@ from flask import Flask
 
 
 class SocketMiddleware:
-    def __init__(self, flask_app: Flask, server, path: str = "socket.io"):
+    def __init__(self, flask_app: Flask, wsgi_app, server, path: str = "socket.io"):
         self.flask_app = flask_app
         self.server = server
         self.path = "/" + path.strip("/") + "/"
         # Named as in Flask-SocketIO's middleware: socketio.run(debug=True) wraps it.
-        self.wsgi_app = flask_app.wsgi_app
+        self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO") or ""
@@ -30,7 +30,5 @@ class SocketMiddleware:
 
 def install(app: Flask, socketio) -> None:
     """After socketio.init_app(app): put this middleware in place of Flask-SocketIO's."""
-    replaced = app.wsgi_app
-    middleware = SocketMiddleware(app, socketio.server)
-    middleware.wsgi_app = replaced.wsgi_app  # the Flask app's own wsgi_app, as before
-    socketio.sockio_mw = app.wsgi_app = middleware
+    flask_wsgi_app = socketio.sockio_mw.wsgi_app  # what Flask-SocketIO's middleware wrapped
+    socketio.sockio_mw = app.wsgi_app = SocketMiddleware(app, flask_wsgi_app, socketio.server)
