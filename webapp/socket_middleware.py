@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from flask import Flask
 
+SOCKET_PATH = "/socket.io/"  # Flask-SocketIO's default, which this app keeps
+
 
 class SocketMiddleware:
-    def __init__(self, flask_app: Flask, wsgi_app, server, path: str = "socket.io"):
+    def __init__(self, flask_app: Flask, wsgi_app, server, path: str = SOCKET_PATH):
         self.flask_app = flask_app
         self.server = server
-        self.path = "/" + path.strip("/") + "/"
+        self.path = path
         # Named as in Flask-SocketIO's middleware: socketio.run(debug=True) wraps it.
         self.wsgi_app = wsgi_app
 
