@@ -54,17 +54,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", i18n.translation_directories())
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
 
-    socketio.init_app(
-        app,
-        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=_allowed_origins(app),
-        manage_session=False,
-    )
-    from . import socket_middleware
-
-    socket_middleware.install(app, socketio)
-
     import importlib
     import importlib.util
 
@@ -76,6 +65,19 @@ def create_app(config: dict | None = None) -> Flask:
         # Socket.IO handlers register themselves on import.
         if importlib.util.find_spec(f"{__name__}.{name}.events"):
             importlib.import_module(f"{__name__}.{name}.events")
+
+    # After the handlers are imported: Flask-SocketIO binds a handler declared while a server
+    # exists to that server only, so a second app in the same process would get none.
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=_allowed_origins(app),
+        manage_session=False,
+    )
+    from . import socket_middleware
+
+    socket_middleware.install(app, socketio)
 
     from . import assets, cli, security
 

@@ -46,3 +46,29 @@ def test_flask_socketio_debug_wrapping_still_has_its_hook(app):
     # socketio.run(debug=True) wraps `sockio_mw.wsgi_app`: it must be the Flask app's own.
     assert socketio.sockio_mw is app.wsgi_app
     assert socketio.sockio_mw.wsgi_app.__func__ is type(app).wsgi_app
+
+
+def test_every_app_of_a_process_gets_the_socket_handlers(tmp_path):
+    """Flask-SocketIO binds a handler to the server that exists when it is declared: handlers
+    imported after the first app's init_app were bound to that app's server only, and a
+    second app in the same process (a script, a benchmark) had none. Run apart: a second app
+    re-initialises the shared SocketIO object the other tests use."""
+    import subprocess
+    import sys
+
+    script = (
+        "from webapp import create_app\n"
+        "from webapp.extensions import socketio\n"
+        "for n in range(2):\n"
+        f"    create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/db.sqlite',\n"
+        f"                'INSTANCE_DIR': '{tmp_path}'}})\n"
+        "    print(sorted(socketio.server.handlers.get('/chat', {})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        env={**__import__("os").environ, "HEALTHSPACE_INSTANCE": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    first, second = result.stdout.strip().splitlines()[-2:]
+    assert "send_message" in first
+    assert second == first
