@@ -1,0 +1,158 @@
+"""Invitation codes: created by an administrator (or by another domain, e.g. the care circle
+for a relative), shown once, stored as a hash, single use, redeemed into a new account."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import update
+
+from ... import policy
+from ...errors import Gone, NotFound, UserError
+from ...extensions import db
+from ..models import Invitation, Role, User
+from ..signals import invitation_redeemed
+from .common import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    INVITATION_DAYS,
+    ensure_email_free,
+    ensure_rpps_free,
+    now,
+    professional_details,
+    validate_display_name,
+    validate_email,
+)
+from .people import create_user
+
+
+def normalise_code(code: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", (code or "").upper())
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def create_invitation(*, role: Role | str, created_by: User | None, email: str | None = None,
+                      profession: str | None = None, rpps: str | None = None,
+                      context: dict | None = None,
+                      days: int = INVITATION_DAYS) -> tuple[Invitation, str]:
+    """Add (not commit) a single-use invitation; returns it and the code (shown once)."""
+    role = Role(role)
+    if email:
+        email = validate_email(email)
+    profession, rpps = professional_details(role, profession, rpps)
+    code = "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
+    invitation = Invitation(
+        code_hash=hash_code(code), role=role.value, email=email or None, profession=profession,
+        rpps=rpps, context=context, created_by_id=created_by.id if created_by else None,
+        expires_at=now() + timedelta(days=days),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation, format_code(code)
+
+
+def invite_by_admin(admin: User, *, role: str, email: str | None = None,
+                    profession: str | None = None,
+                    rpps: str | None = None) -> tuple[Invitation, str]:
+    policy.require(admin, "admin.invite")
+    if role not in {r.value for r in Role}:
+        raise UserError(_("Please choose a role from the list."), field="role")
+    invitation, code = create_invitation(role=role, created_by=admin, email=email,
+                                         profession=profession, rpps=rpps)
+    db.session.commit()
+    return invitation, code
+
+
+def recent_invitations(admin: User, limit: int = 20) -> list[Invitation]:
+    policy.require(admin, "admin.invite")
+    return list(db.session.scalars(
+        db.select(Invitation).order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        .limit(limit)
+    ))
+
+
+def _check_redeemable(invitation: Invitation | None) -> Invitation:
+    if invitation is None:
+        raise NotFound(_("This invitation code is not valid. Check it, or ask for a new one."),
+                       field="code")
+    if invitation.redeemed_at is not None:
+        raise Gone(_("This invitation code has already been used."), field="code")
+    if invitation.expires_at <= now():
+        raise Gone(_("This invitation code has expired. Ask for a new one."), field="code")
+    return invitation
+
+
+def find_invitation(code: str) -> Invitation:
+    """The invitation this code opens, if it can still be used; else a clear UserError."""
+    if not normalise_code(code):
+        raise UserError(_("Please enter your invitation code."), field="code")
+    invitation = db.session.scalar(db.select(Invitation).filter_by(code_hash=hash_code(code)))
+    return _check_redeemable(invitation)
+
+
+def invitation_by_id(invitation_id) -> Invitation:
+    invitation = db.session.get(Invitation, invitation_id) if invitation_id else None
+    return _check_redeemable(invitation)
+
+
+def check_new_account(invitation: Invitation, *, display_name: str, email: str) -> dict:
+    """Validate what a person typed to redeem an invitation, without writing anything."""
+    details = {"display_name": validate_display_name(display_name), "email": validate_email(email)}
+    ensure_email_free(details["email"])
+    if invitation.rpps:
+        ensure_rpps_free(invitation.rpps)
+    return details
+
+
+def redeem_invitation(invitation: Invitation, *, display_name: str, email: str,
+                      password: str | None = None, webauthn_handle: bytes | None = None,
+                      language: str = "fr", timezone: str = "Europe/Paris") -> User:
+    """Create the invited person's account and use up the code (adds; the caller commits).
+
+    The code is marked used by a conditional UPDATE, so two people racing with one code cannot
+    both get an account.
+    """
+    taken = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None),
+               Invitation.expires_at > now())
+        .values(redeemed_at=now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise Gone(_("This invitation code has already been used or has expired."), field="code")
+    user = create_user(email=email, display_name=display_name, role=invitation.role,
+                       password=password, profession=invitation.profession,
+                       rpps=invitation.rpps, language=language, timezone=timezone)
+    if webauthn_handle:
+        user.webauthn_handle = webauthn_handle
+    db.session.flush()
+    db.session.execute(
+        update(Invitation).where(Invitation.id == invitation.id)
+        .values(redeemed_by_id=user.id).execution_options(synchronize_session=False)
+    )
+    db.session.refresh(invitation)
+    invitation_redeemed.send(invitation, user=user)
+    return user
+
+
+def join_with_password(code: str, *, display_name: str, email: str, password: str,
+                       language: str, timezone: str) -> User:
+    invitation = find_invitation(code)
+    if not password:
+        raise UserError(_("Please choose a password, or create a passkey."), field="password")
+    user = redeem_invitation(invitation, display_name=display_name, email=email,
+                             password=password, language=language, timezone=timezone)
+    db.session.commit()
+    return user

@@ -1,0 +1,99 @@
+"""Passwords: hashing (Argon2), checking in constant time whether the account exists or not,
+signing in and re-authenticating under the rate limit, changing and removing."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+
+from ...errors import Conflict, UserError
+from ...extensions import db
+from .. import fresh, throttle
+from ..models import User
+from .common import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    TooManyTries,
+    Unauthorized,
+    lock_ways_in,
+    normalise_email,
+)
+
+_hasher = PasswordHasher()
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist or has no password, so the answer
+    takes as long either way. Made on first use, not at import: hashing costs ~0.15 s."""
+    return _hasher.hash("not-a-real-password")
+
+
+def set_password(user: User, password: str) -> None:
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(
+            _("A password needs at least %(n)d characters.", n=MIN_PASSWORD), field="password"
+        )
+    if len(password) > MAX_PASSWORD:
+        raise UserError(_("This password is too long."), field="password")
+    user.password_hash = _hasher.hash(password)
+
+
+def _verify_password(user: User | None, password: str) -> bool:
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+    try:
+        _hasher.verify(stored, (password or "")[:MAX_PASSWORD])
+    except (VerificationError, InvalidHashError):
+        return False
+    return user is not None and bool(user.password_hash)
+
+
+def check_password(email: str, password: str) -> User | None:
+    """The user whose password this is, or None. Same cost whether the account exists or not."""
+    user = db.session.scalar(db.select(User).filter_by(email=normalise_email(email)))
+    if not _verify_password(user, password) or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        db.session.commit()
+    return user
+
+
+def sign_in_with_password(email: str, password: str) -> User:
+    """Check a password under the rate limit (failures count per account and per IP)."""
+    account = normalise_email(email)
+    if throttle.blocked("sign-in", account):
+        raise TooManyTries(_("Too many attempts. Please wait a minute and try again."))
+    user = check_password(account, password)
+    if user is None:
+        throttle.record_failure("sign-in", account)
+        raise Unauthorized(_("Wrong email or password."))
+    return user
+
+
+def confirm_with_password(user: User, password: str) -> None:
+    """Re-authentication of the signed-in user by password (its own counter, same limits)."""
+    if throttle.blocked("reauth", user.email):
+        raise TooManyTries(_("Too many attempts. Please wait a minute and try again."))
+    if not _verify_password(user, password):
+        throttle.record_failure("reauth", user.email)
+        raise Unauthorized(_("Wrong password."), field="password")
+    fresh.mark_fresh()
+
+
+def change_password(user: User, password: str) -> None:
+    set_password(user, password)
+    db.session.commit()
+
+
+def remove_password(user: User) -> None:
+    lock_ways_in(user)
+    if not user.passkeys:
+        raise Conflict(_("You cannot remove your password: it is your only way to sign in. "
+                         "Add a passkey first."))
+    user.password_hash = None
+    db.session.commit()
