@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from tests.accounts.conftest import JSON
 from webapp.accounts import services
 from webapp.accounts.models import Invitation, Passkey, User
 from webapp.accounts.signals import invitation_redeemed
+from webapp.errors import Gone
 from webapp.extensions import db
 
 HX = {"HX-Request": "true"}
@@ -185,3 +188,86 @@ def test_join_with_a_passkey(app, client, make_user, login, authenticator):
 def test_signed_in_people_do_not_join(client, make_user, login):
     login(client, make_user("patient"))
     assert client.get("/accounts/join").status_code == 302
+
+
+def _admin_with_code(app, client, make_user, login, **data):
+    """An admin signed in on `client`, and a fresh code of theirs: (code, invitation id)."""
+    login(client, make_user("admin"))
+    response = client.post("/accounts/invitations", data={"role": "patient", **data})
+    code = re.search(r'id="new-code">([A-Z0-9-]+)<', response.get_data(as_text=True)).group(1)
+    with app.app_context():
+        invitation_id = db.session.scalar(
+            db.select(Invitation.id).where(Invitation.code_hash == services.hash_code(code)))
+    return code, invitation_id
+
+
+def test_an_admin_cancels_a_code_before_it_is_used(app, client, make_user, login):
+    code, invitation_id = _admin_with_code(app, client, make_user, login)
+    page = client.get("/accounts/invitations").get_data(as_text=True)
+    assert f"/accounts/invitations/{invitation_id}/cancel" in page
+    assert 'data-confirm="Cancel this code? It will stop working at once."' in page
+    response = client.post(f"/accounts/invitations/{invitation_id}/cancel", headers=HX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<div id="invitation-form">')
+    assert "The code is cancelled: it no longer works." in body and "Cancelled" in body
+    assert f"/accounts/invitations/{invitation_id}/cancel" not in body  # nothing left to cancel
+    # Again, without JavaScript: the whole page, and nothing changes the second time.
+    with app.app_context():
+        first = db.session.get(Invitation, invitation_id).cancelled_at
+    again = client.post(f"/accounts/invitations/{invitation_id}/cancel")
+    assert again.status_code == 200 and "<html" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Invitation, invitation_id).cancelled_at == first is not None
+    client.post("/accounts/sign-out")
+
+    users = _count(app, User)
+    refused = client.get(f"/accounts/join?code={code}")
+    assert refused.status_code == 410 and "was cancelled" in refused.get_data(as_text=True)
+    joined = client.post("/accounts/join", data={
+        "code": code, "step": "password", "display_name": "Late", "email": "late@example.test",
+        "password": "a long enough password"})
+    assert joined.status_code == 410
+    passkey = client.post("/accounts/join/passkey/options", json={
+        "code": code, "display_name": "Late", "email": "late@example.test"}, headers=JSON)
+    assert passkey.status_code == 410
+    assert _count(app, User) == users
+
+
+def test_a_used_code_cannot_be_cancelled(app, client, make_user, login):
+    code, invitation_id = _admin_with_code(app, client, make_user, login)
+    client.post("/accounts/sign-out")
+    joined = client.post("/accounts/join", data={
+        "code": code, "step": "password", "display_name": "Rose", "email": "rose@example.test",
+        "password": "a long enough password"})
+    assert joined.status_code == 302
+    client.post("/accounts/sign-out")
+    login(client, make_user("admin"))
+    response = client.post(f"/accounts/invitations/{invitation_id}/cancel", headers=HX)
+    assert response.status_code == 409
+    assert "already been used" in response.get_data(as_text=True)
+    with app.app_context():
+        invitation = db.session.get(Invitation, invitation_id)
+        assert invitation.cancelled_at is None and invitation.redeemed_by_id is not None
+
+
+def test_cancelling_an_unknown_code_is_not_found(app, client, make_user, login):
+    login(client, make_user("admin"))
+    assert client.post("/accounts/invitations/999999/cancel").status_code == 404
+
+
+def test_a_redemption_after_a_cancellation_is_refused_even_past_the_first_check(app):
+    """The code was valid when the person opened the page and cancelled before they sent it:
+    the conditional UPDATE of the redemption refuses it."""
+    with app.app_context():
+        admin = services.create_user(email="boss@example.test", display_name="Boss",
+                                     role="admin", password="a long enough password")
+        invitation, code = services.create_invitation(role="patient", created_by=admin)
+        db.session.commit()
+        found = services.find_invitation(code)
+        services.cancel_invitation(admin, invitation.id)
+        with pytest.raises(Gone):
+            services.redeem_invitation(found, display_name="Late", email="late@example.test",
+                                       password="a long enough password")
+        db.session.rollback()
+        assert db.session.scalar(db.select(User.id).filter_by(email="late@example.test")) is None

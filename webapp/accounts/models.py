@@ -152,6 +152,7 @@ class Invitation(db.Model):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime]
     redeemed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]  # withdrawn by an administrator before it was used
     redeemed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

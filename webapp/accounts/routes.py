@@ -274,6 +274,22 @@ def invitations():
                   invitations=services.recent_invitations(current_user), form={}, **context)
 
 
+@bp.post("/invitations/<int:invitation_id>/cancel")
+@login_required
+def invitation_cancel(invitation_id: int):
+    policy.require(current_user, "admin.invite")
+    context = {"roles": ("patient", "relative", "professional", "admin"), "form": {}}
+    try:
+        services.cancel_invitation(current_user, invitation_id)
+    except UserError as exc:
+        return _form_error("accounts/invitations.html", "accounts/_invitation_form.html", exc,
+                           invitations=services.recent_invitations(current_user),
+                           now_utc=services.now(), **context)
+    return render("accounts/invitations.html", "accounts/_invitation_form.html",
+                  invitations=services.recent_invitations(current_user), now_utc=services.now(),
+                  notice=_("The code is cancelled: it no longer works."), **context)
+
+
 @bp.route("/join", methods=["GET", "POST"])
 def join():
     if current_user.is_authenticated:

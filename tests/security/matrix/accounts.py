@@ -24,6 +24,14 @@ def owner_passkey(s):
     return passkey
 
 
+def admin_invitation(s):
+    """A fresh, unused invitation code (each cell may cancel its own)."""
+    from webapp.accounts import services
+
+    invitation, _code = services.create_invitation(role="patient", created_by=None)
+    return invitation
+
+
 ROUTES = {
     "accounts.sign_in": [
         Route("GET", "/accounts/sign-in", expect.public()),
@@ -81,6 +89,9 @@ ROUTES = {
         Route("GET", "/accounts/invitations", expect.roles({ADMIN})),
         Route("POST", "/accounts/invitations", expect.roles({ADMIN}), data={"role": "patient"}),
     ],
+    "accounts.invitation_cancel": Route(
+        "POST", lambda s: f"/accounts/invitations/{admin_invitation(s).id}/cancel",
+        expect.roles({ADMIN})),
     # Joining is for visitors; signed-in people are sent home.
     "accounts.join": [
         Route("GET", "/accounts/join", expect.public()),

@@ -30,6 +30,7 @@ from .common import (
     validate_rpps,
 )
 from .invitations import (
+    cancel_invitation,
     check_new_account,
     create_invitation,
     find_invitation,
@@ -61,12 +62,13 @@ from .people import create_user, update_settings, validate_timezone
 from .sessions import end_session, sign_out_everywhere, start_session
 
 __all__ = [
-    "MIN_PASSWORD", "THEMES", "TooManyTries", "Unauthorized", "change_password",
-    "check_new_account", "check_password", "confirm_with_password", "create_invitation",
-    "create_user", "device_name", "end_session", "find_invitation", "format_code", "get_passkey",
-    "hash_code", "invitation_by_id", "invite_by_admin", "join_with_password", "normalise_code",
-    "normalise_email", "now", "recent_invitations", "redeem_invitation", "remove_passkey",
-    "remove_password", "rename_passkey", "set_password", "sign_in_with_password",
-    "sign_out_everywhere", "start_session", "update_settings", "validate_display_name",
-    "validate_email", "validate_passkey_name", "validate_rpps", "validate_timezone",
+    "cancel_invitation", "change_password", "check_new_account", "check_password",
+    "confirm_with_password", "create_invitation", "create_user", "device_name", "end_session",
+    "find_invitation", "format_code", "get_passkey", "hash_code", "invitation_by_id",
+    "invite_by_admin", "join_with_password", "normalise_code", "normalise_email", "now",
+    "recent_invitations", "redeem_invitation", "remove_passkey", "remove_password",
+    "rename_passkey", "set_password", "sign_in_with_password", "sign_out_everywhere",
+    "start_session", "update_settings", "validate_display_name", "validate_email",
+    "validate_passkey_name", "validate_rpps", "validate_timezone", "MIN_PASSWORD", "THEMES",
+    "TooManyTries", "Unauthorized",
 ]

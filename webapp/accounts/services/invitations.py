@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 
 from ... import policy
-from ...errors import Gone, NotFound, UserError
+from ...errors import Conflict, Gone, NotFound, UserError
 from ...extensions import db
 from ..models import Invitation, Role, User
 from ..signals import invitation_redeemed
@@ -82,12 +82,38 @@ def recent_invitations(admin: User, limit: int = 20) -> list[Invitation]:
     ))
 
 
+def cancel_invitation(admin: User, invitation_id: int) -> Invitation:
+    """Withdraw a code before anyone uses it: it stops working at once. Cancelling twice is
+    harmless; a code already used cannot be cancelled (its account exists)."""
+    policy.require(admin, "admin.invite")
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise NotFound(_("This invitation code does not exist."))
+    # Conditional, like the redemption: of a cancellation and a redemption racing for one
+    # code, exactly one wins.
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None),
+               Invitation.cancelled_at.is_(None))
+        .values(cancelled_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(invitation)
+    if invitation.redeemed_at is not None:
+        db.session.rollback()
+        raise Conflict(_("This code has already been used: the account exists."))
+    db.session.commit()
+    return invitation
+
+
 def _check_redeemable(invitation: Invitation | None) -> Invitation:
     if invitation is None:
         raise NotFound(_("This invitation code is not valid. Check it, or ask for a new one."),
                        field="code")
     if invitation.redeemed_at is not None:
         raise Gone(_("This invitation code has already been used."), field="code")
+    if invitation.cancelled_at is not None:
+        raise Gone(_("This invitation code was cancelled. Ask for a new one."), field="code")
     if invitation.expires_at <= now():
         raise Gone(_("This invitation code has expired. Ask for a new one."), field="code")
     return invitation
@@ -126,12 +152,13 @@ def redeem_invitation(invitation: Invitation, *, display_name: str, email: str,
     taken = db.session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None),
-               Invitation.expires_at > now())
+               Invitation.cancelled_at.is_(None), Invitation.expires_at > now())
         .values(redeemed_at=now())
         .execution_options(synchronize_session=False)
     ).rowcount
     if taken != 1:
-        raise Gone(_("This invitation code has already been used or has expired."), field="code")
+        raise Gone(_("This invitation code has already been used, was cancelled or has expired."),
+                   field="code")
     user = create_user(email=email, display_name=display_name, role=invitation.role,
                        password=password, profession=invitation.profession,
                        rpps=invitation.rpps, language=language, timezone=timezone)
