@@ -1,4 +1,4 @@
-"""Matrix entries for the agenda (webapp/agenda/routes.py).
+"""Matrix entries for the agenda (webapp/agenda/routes/).
 
 Everything is about the owner's agenda. Roles without the `agenda` scope on the owner see the
 "no agenda" page on the list and month views (their own agenda for another patient) and a 403

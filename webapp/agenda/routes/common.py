@@ -1,0 +1,78 @@
+"""What the agenda's views share: the patient whose agenda this is, today in the user's zone,
+the context every agenda page renders with, and submitting a form (shown again on bad input)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ... import policy
+from ...errors import Forbidden, UserError
+from ...extensions import db
+from ...htmx import render
+from .. import recurrence, services
+
+
+def patient_or_page(required: bool = False):
+    """The patient whose agenda this is, or the page explaining there is none.
+
+    `required`: an action on an agenda (new, create) is refused outright instead.
+    """
+    patient = services.acting_patient(current_user)
+    if patient is None or not policy.can(current_user, "agenda.read", patient):
+        if required:
+            raise Forbidden(_("You do not have access to this."))
+        return None, render("agenda/no_patient.html", status=200)
+    return patient, None
+
+
+def local_today() -> date:
+    return recurrence.to_local(services.utcnow(), services.user_tz(current_user)).date()
+
+
+def parse_day(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value) if value else local_today()
+    except ValueError:
+        return local_today()
+
+
+def weekday_labels():
+    return list(zip(recurrence.WEEKDAYS, (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"),
+                                          _("Sat"), _("Sun")), strict=True))
+
+
+def _kind_labels():
+    return {"medication": _("Medication"), "measurement": _("Measurement"),
+            "vaccination": _("Vaccination"), "screening": _("Screening")}
+
+
+def page_context(patient, **extra):
+    ctx = dict(patient=patient, today=local_today(), kind_labels=_kind_labels(),
+               describe=recurrence.describe, acting=patient.id != current_user.id,
+               can_write=policy.can(current_user, "agenda.write", patient),
+               soon=services.utcnow() + timedelta(hours=12))
+    ctx.update(extra)
+    return ctx
+
+
+def submit(write, form_again):
+    """Run one user action; input it refuses shows the form again (422) with what was typed."""
+    try:
+        return write(), None
+    except UserError as exc:
+        if exc.status != 400:
+            raise
+        db.session.rollback()
+        return None, form_again(exc)
+
+
+def form_echo() -> dict:
+    data = request.form.to_dict()
+    data["offsets"] = [int(x) for x in request.form.getlist("offsets") if x.isdigit()]
+    data["weekdays"] = request.form.getlist("weekdays")
+    data["times"] = request.form.getlist("times")
+    return data
