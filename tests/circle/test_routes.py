@@ -264,3 +264,21 @@ def test_circle_screens_speak_french(app, client, granted, login, make_user):
     assert "Mon entourage" in page and "Inviter un proche" in page
     response = client.post(f"/circle/grants/{granted.claire_grant}", data={"scopes": ["xray"]})
     assert "Type d’accès inconnu : xray." in response.get_data(as_text=True)
+
+
+def test_every_recorded_action_has_a_label_in_the_access_history(app):
+    """The history shows an action by its label in the reader's language, never the raw word
+    the code records: every action any domain records has one."""
+    from pathlib import Path
+
+    from webapp.circle import labels
+
+    recorded = set()
+    call = re.compile(r"""(?:audit\.record|audit_action)\(\s*[^,]+,\s*[^,]+,\s*"""
+                      r"""("[a-z_]+"(?:\s+if\s+[^,]+?\s+else\s+"[a-z_]+")?)""")
+    for path in Path(app.root_path).rglob("*.py"):
+        for match in call.finditer(path.read_text(encoding="utf-8")):
+            recorded.update(re.findall(r'"([a-z_]+)"', match.group(1)))
+    assert {"read", "write", "watch", "taken", "propose", "forbid"} <= recorded
+    with app.test_request_context():
+        assert recorded - set(labels.action_labels()) == set()

@@ -27,7 +27,9 @@ def action_labels() -> dict[str, str]:
             "invite": _("invited"), "cancel": _("cancelled"), "accept": _("accepted"),
             "decline": _("declined"), "block": _("blocked"), "unblock": _("unblocked"),
             "open": _("opened with emergency access"), "allow": _("allowed"),
-            "forbid": _("switched off"), "export": _("exported")}
+            "forbid": _("switched off"), "export": _("exported"), "propose": _("proposed"),
+            "confirm": _("confirmed"), "taken": _("recorded as taken"), "snooze": _("snoozed"),
+            "watch": _("asked to be alerted"), "unwatch": _("stopped the alerts")}
 
 
 def role_labels() -> dict[str, str]:
