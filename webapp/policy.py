@@ -244,6 +244,13 @@ def _appointment_confirm(actor, appointment) -> bool:
     return appointment is not None and _is_the_patient(actor, appointment.patient)
 
 
+@rule("appointment.watch")
+def _appointment_watch(actor, appointment) -> bool:
+    """"Remind me too": a relative with the agenda scope gets the appointment's reminders.
+    Asked again when each reminder is due: a revoked grant stops them at once."""
+    return appointment is not None and actor.is_relative and _agenda(actor, appointment, "read")
+
+
 @rule("reminder.create")
 def _reminder_create(actor, patient) -> bool:
     return can(actor, "agenda.write", patient)

@@ -90,3 +90,28 @@ def test_appointment_reminder_offers_confirm(ctx, people, push_endpoint):
     assert payload["actions"] == [{"action": "confirm", "title": "Confirm"}]
     assert "Cardiology" not in push_endpoint.received[0].text
     assert "Herriot" not in push_endpoint.received[0].text
+
+
+def test_a_relative_reminded_too_is_told_whose_appointment_and_cannot_confirm(
+        ctx, people, push_endpoint):
+    patient, relative = people.get("patient"), people.get("relative")
+    _subscribe(relative, push_endpoint)
+    appt = services.create_appointment(patient, patient, appointment_input(),
+                                       now=datetime(2026, 6, 1))
+    services.watch_appointment(relative, appt, now=datetime(2026, 6, 1))
+    worker.tick(appt.starts_at - timedelta(hours=1))  # the patient has no device
+    push_endpoint.wait_for(1)
+    [received] = push_endpoint.received
+    assert received.payload["kind"] == "appointment" and received.payload["actions"] == []
+    assert "token" not in received.payload["data"]
+    assert received.payload["url"] == f"/agenda/appointments/{appt.id}"
+    # No detail by default: neither the appointment nor whose it is.
+    assert "Cardiology" not in received.text and "Jeanne" not in received.text
+    # With details chosen: whose appointment, and which.
+    push.set_show_details(relative, True)
+    later = services.create_appointment(patient, patient, appointment_input(
+        starts="2026-06-12T09:00", ends="2026-06-12T09:30"), now=datetime(2026, 6, 1))
+    services.watch_appointment(relative, later, now=datetime(2026, 6, 1))
+    worker.tick(later.starts_at - timedelta(hours=1))
+    push_endpoint.wait_for(2)
+    assert push_endpoint.received[1].payload["title"] == "Jeanne Test: Cardiology check-up"

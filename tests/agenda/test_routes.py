@@ -424,3 +424,48 @@ def test_appointment_and_reminder_pages_offer_edit_and_a_confirmed_delete(app, p
         assert f'data-confirm="{question}"' in html
         assert patient_client.post(delete).status_code in (302, 303)
         assert patient_client.get(url).status_code == 404
+
+
+def test_relative_asks_for_an_appointments_reminders_and_stops(app, login, people):
+    from tests.agenda.helpers import appointment_input
+
+    with app.app_context():
+        patient = people.get("patient")
+        start = (services.utcnow() + timedelta(days=5)).strftime("%Y-%m-%dT10:00")
+        end = start[:-5] + "11:00"
+        appointment_id = services.create_appointment(
+            patient, patient, appointment_input(starts=start, ends=end)).id
+        relative = signed_in(app, login, people.get("relative"))
+        patient_client = signed_in(app, login, patient)
+
+    def relative_reminders(status="pending"):
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.appointment_id == appointment_id,
+                Delivery.recipient_id == people.relative_id, Delivery.status == status))
+
+    page = relative.get(f"/agenda/appointments/{appointment_id}").get_data(as_text=True)
+    assert "Remind me too" in page and "Get the same reminders as Jeanne Test" in page
+    # The patient is reminded anyway: no such button for them.
+    own = patient_client.get(f"/agenda/appointments/{appointment_id}").get_data(as_text=True)
+    assert "Remind me too" not in own
+
+    ok = relative.post(f"/agenda/appointments/{appointment_id}/watch", headers=HX)
+    html = ok.get_data(as_text=True)
+    assert ok.status_code == 200 and html.lstrip().startswith('<article id="appointment"')
+    assert "You will get this appointment&#39;s reminders too." in html
+    assert "Stop reminding me" in html and "Claire Test" in html  # "Also reminded"
+    assert relative_reminders() == 2
+    assert "Claire Test" in patient_client.get(
+        f"/agenda/appointments/{appointment_id}").get_data(as_text=True)
+
+    # Without JavaScript: the whole page.
+    stopped = relative.post(f"/agenda/appointments/{appointment_id}/unwatch")
+    assert stopped.status_code == 200 and "<html" in stopped.get_data(as_text=True)
+    assert "Remind me too" in stopped.get_data(as_text=True)
+    assert relative_reminders() == 0
+    with app.app_context():
+        actions = db.session.scalars(select(AccessEvent.action).where(
+            AccessEvent.object_type == "appointment",
+            AccessEvent.actor_id == people.relative_id)).all()
+    assert {"watch", "unwatch"} <= set(actions)

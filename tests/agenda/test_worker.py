@@ -178,3 +178,78 @@ def test_stale_claim_of_a_dead_worker_is_taken_again(daily):
     assert worker.tick(FIRST + timedelta(minutes=5)).get("claimed", 0) == 0
     stats = worker.tick(FIRST + timedelta(minutes=11))
     assert stats["requeued"] == 1 and stats["claimed"] == 1
+
+
+# ---- "Remind me too": a relative gets an appointment's reminders ---------------------------
+
+APPOINTMENT_CREATED = datetime(2026, 6, 1, 8, 0)
+
+
+def _reminded_too(people):
+    patient, relative = people.get("patient"), people.get("relative")
+    appt = services.create_appointment(patient, patient, appointment_input(),
+                                       now=APPOINTMENT_CREATED)
+    services.watch_appointment(relative, appt, now=APPOINTMENT_CREATED)
+    return patient, relative, appt
+
+
+def _appointment_deliveries(appt):
+    return db.session.execute(
+        select(Delivery.recipient_id, Delivery.due_at, Delivery.status)
+        .where(Delivery.appointment_id == appt.id).order_by(Delivery.due_at, Delivery.recipient_id)
+    ).all()
+
+
+def test_a_relative_reminded_too_gets_each_reminder_of_the_appointment(ctx, people):
+    patient, relative, appt = _reminded_too(people)
+    day_before = appt.starts_at - timedelta(days=1)
+    hour_before = appt.starts_at - timedelta(hours=1)
+    assert [(r, d) for r, d, _s in _appointment_deliveries(appt)] == [
+        (patient.id, day_before), (relative.id, day_before),
+        (patient.id, hour_before), (relative.id, hour_before)]
+    assert worker.tick(day_before)["claimed"] == 2
+    # Asking twice changes nothing; moving the appointment moves the relative's reminders too.
+    services.watch_appointment(relative, appt, now=day_before)
+    services.update_appointment(patient, appt, appointment_input(starts="2026-06-11T14:30",
+                                                                 ends="2026-06-11T15:00"),
+                                now=day_before)
+    pending = [(r, d) for r, d, s in _appointment_deliveries(appt) if s == "pending"]
+    assert pending == [(patient.id, appt.starts_at - timedelta(days=1)),
+                       (relative.id, appt.starts_at - timedelta(days=1)),
+                       (patient.id, appt.starts_at - timedelta(hours=1)),
+                       (relative.id, appt.starts_at - timedelta(hours=1))]
+
+
+def test_stop_reminding_me_removes_only_the_relatives_pending_reminders(ctx, people):
+    patient, relative, appt = _reminded_too(people)
+    worker.tick(appt.starts_at - timedelta(days=1))
+    services.unwatch_appointment(relative, appt)
+    rows = _appointment_deliveries(appt)
+    assert [(r, s) for r, _d, s in rows if r == relative.id] == [(relative.id, "undelivered")]
+    assert [s for r, _d, s in rows if r == patient.id] == ["undelivered", "pending"]
+    assert appt.watches == []
+
+
+def test_revoked_access_stops_the_relatives_appointment_reminders(ctx, people):
+    from webapp.circle import services as circle
+
+    patient, relative, appt = _reminded_too(people)
+    circle.revoke_grant(patient, circle.active_grant(patient.id, relative.id).id)
+    stats = worker.tick(appt.starts_at - timedelta(days=1))
+    assert stats["claimed"] == 2 and stats["skipped"] == 1
+    statuses_by_recipient = {r: s for r, d, s in _appointment_deliveries(appt)
+                             if d == appt.starts_at - timedelta(days=1)}
+    assert statuses_by_recipient == {patient.id: "undelivered", relative.id: "skipped"}
+
+
+@pytest.mark.parametrize("who", ["patient", "pro", "outsider", "other_pro"])
+def test_only_a_relative_with_the_agenda_scope_asks_to_be_reminded(ctx, people, who):
+    from webapp.errors import Forbidden
+
+    patient = people.get("patient")
+    appt = services.create_appointment(patient, patient, appointment_input(),
+                                       now=APPOINTMENT_CREATED)
+    with pytest.raises(Forbidden):
+        services.watch_appointment(people.get(who), appt, now=APPOINTMENT_CREATED)
+    assert appt.watches == []
+    assert {r for r, _d, _s in _appointment_deliveries(appt)} == {patient.id}

@@ -1,5 +1,6 @@
 """Appointments: created by the patient or a relative, proposed by a professional (the patient
-answers), and the reminders that go before them (their pending deliveries).
+answers), and the reminders that go before them (their pending deliveries), to the patient and
+to the relatives who asked to be reminded too.
 
 One transaction per user action: validate everything, change rows, audit, commit once.
 """
@@ -35,6 +36,7 @@ from .common import (
 )
 from .models import (
     Appointment,
+    AppointmentWatch,
     Delivery,
 )
 
@@ -203,24 +205,63 @@ def confirm_appointment(actor: User, appointment: Appointment) -> Appointment:
 
 
 def schedule_appointment(appointment: Appointment, now: datetime) -> None:
-    """(Re)build the pending deliveries of an appointment. Sent ones stay as the record."""
+    """(Re)build the pending deliveries of an appointment, for the patient and every relative
+    reminded too. Sent ones stay as the record."""
     db.session.execute(delete(Delivery).where(Delivery.appointment_id == appointment.id,
                                               Delivery.status == "pending"))
     if appointment.status != "accepted" or appointment.starts_at <= now:
         return
     existing = set(db.session.scalars(
         select(Delivery.dedupe_key).where(Delivery.appointment_id == appointment.id)))
+    recipients = [appointment.patient_id, *(w.watcher_id for w in appointment.watches)]
     for offset in appointment.offsets:
         due = appointment.starts_at - timedelta(minutes=offset)
         if due < now:
             continue  # a reminder whose moment has passed is not invented late
         key = f"a:{appointment.id}:{appointment.starts_at:%Y%m%dT%H%M}:{offset}"
-        if key in existing:
-            continue
-        db.session.add(Delivery(
-            dedupe_key=key, recipient_id=appointment.patient_id,
-            patient_id=appointment.patient_id, kind="appointment",
-            appointment_id=appointment.id, occurrence_at=appointment.starts_at, due_at=due,
-            expires_at=min(due + _window_for_offset(offset), appointment.starts_at),
-        ))
+        for recipient_id in recipients:
+            recipient_key = key if recipient_id == appointment.patient_id else (
+                f"{key}:{recipient_id}")
+            if recipient_key in existing:
+                continue
+            db.session.add(Delivery(
+                dedupe_key=recipient_key, recipient_id=recipient_id,
+                patient_id=appointment.patient_id, kind="appointment",
+                appointment_id=appointment.id, occurrence_at=appointment.starts_at, due_at=due,
+                expires_at=min(due + _window_for_offset(offset), appointment.starts_at),
+            ))
 
+
+# ---- "Remind me too" -------------------------------------------------------------------------
+
+def appointment_watch_of(user: User, appointment: Appointment) -> AppointmentWatch | None:
+    return next((w for w in appointment.watches if w.watcher_id == user.id), None)
+
+
+def watch_appointment(actor: User, appointment: Appointment,
+                      now: datetime | None = None) -> AppointmentWatch:
+    """A relative gets this appointment's reminders too (idempotent)."""
+    policy.require(actor, "appointment.watch", appointment)
+    watch = appointment_watch_of(actor, appointment)
+    if watch is None:
+        watch = AppointmentWatch(appointment_id=appointment.id, watcher_id=actor.id)
+        appointment.watches.append(watch)
+        db.session.flush()
+        schedule_appointment(appointment, now or utcnow())
+        audit_action(actor, appointment.patient, "watch", "appointment", appointment.id)
+    db.session.commit()
+    return watch
+
+
+def unwatch_appointment(actor: User, appointment: Appointment) -> None:
+    """No more reminders of this appointment for this relative; what was sent stays."""
+    policy.require(actor, "appointment.watch", appointment)
+    watch = appointment_watch_of(actor, appointment)
+    if watch is None:
+        return
+    db.session.execute(delete(Delivery).where(
+        Delivery.appointment_id == appointment.id, Delivery.recipient_id == actor.id,
+        Delivery.status == "pending"))
+    appointment.watches.remove(watch)
+    audit_action(actor, appointment.patient, "unwatch", "appointment", appointment.id)
+    db.session.commit()

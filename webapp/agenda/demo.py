@@ -1,5 +1,5 @@
-"""Demo agenda (idempotent): Jeanne sees Dr Lefèvre soon, Nadia proposes a home visit, and
-Jeanne's daily medication reminder at 08:00 is watched by Claire."""
+"""Demo agenda (idempotent): Jeanne sees Dr Lefèvre soon (Claire is reminded too), Nadia
+proposes a home visit, and Jeanne's daily medication reminder at 08:00 is watched by Claire."""
 
 from __future__ import annotations
 
@@ -31,11 +31,13 @@ def seed() -> None:
     tz = jeanne.timezone
     has = db.session.scalar(select(Appointment.id).where(Appointment.patient_id == jeanne.id))
     if has is None and gp is not None:
-        services.create_appointment(jeanne, jeanne, services.AppointmentInput(
+        visit = services.create_appointment(jeanne, jeanne, services.AppointmentInput(
             title="Consultation de suivi", professional_id=str(gp.id),
             starts=_local(3, time(10, 30), tz), ends=_local(3, time(11, 0), tz),
             place="Cabinet médical, 12 rue Victor Hugo, Lyon",
             notes="Apporter les derniers résultats de prise de sang.", offsets=["1440", "60"]))
+        if claire is not None:
+            services.watch_appointment(claire, visit)
         if nurse is not None:
             services.create_appointment(nurse, jeanne, services.AppointmentInput(
                 title="Soins infirmiers à domicile", starts=_local(5, time(9, 0), tz),

@@ -77,6 +77,9 @@ class Appointment(db.Model):
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     professional: Mapped[User | None] = relationship(foreign_keys=[professional_id])
+    watches: Mapped[list[AppointmentWatch]] = relationship(
+        back_populates="appointment", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def offsets(self) -> list[int]:
@@ -87,6 +90,23 @@ class Appointment(db.Model):
         if self.professional is not None:
             return self.professional.display_name
         return self.with_text
+
+
+class AppointmentWatch(db.Model):
+    """A relative who gets the appointment's reminders too ("Remind me too")."""
+
+    __tablename__ = "appointment_watches"
+    __table_args__ = (UniqueConstraint("appointment_id", "watcher_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    watcher_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    appointment: Mapped[Appointment] = relationship(back_populates="watches")
+    watcher: Mapped[User] = relationship()
 
 
 class Reminder(db.Model):

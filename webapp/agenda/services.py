@@ -20,6 +20,7 @@ from ..extensions import db
 from . import recurrence
 from .appointments import (  # noqa: F401 -- the agenda's public services
     AppointmentInput,
+    appointment_watch_of,
     confirm_appointment,
     create_appointment,
     delete_appointment,
@@ -27,7 +28,9 @@ from .appointments import (  # noqa: F401 -- the agenda's public services
     parse_offsets,
     respond_to_proposal,
     schedule_appointment,
+    unwatch_appointment,
     update_appointment,
+    watch_appointment,
 )
 from .common import (  # noqa: F401
     CATCH_UP,

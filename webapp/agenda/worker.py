@@ -179,13 +179,19 @@ def payload_for(delivery: Delivery, details: bool | None = None) -> dict:
     with force_locale(language):
         if delivery.kind == "appointment":
             appt = delivery.appointment
-            data["token"] = action_token(delivery.id)
+            # The patient confirms from the notification; a relative reminded too is told
+            # whose appointment it is and has nothing to confirm.
+            for_patient = delivery.recipient_id == appt.patient_id
+            if for_patient:
+                data["token"] = action_token(delivery.id)
             return notification(
                 user, kind="appointment", url=f"/agenda/appointments/{appt.id}",
-                tag=f"appointment-{appt.id}", title=text(lambda: appt.title),
+                tag=f"appointment-{appt.id}",
+                title=text(lambda: appt.title if for_patient else _(
+                    "%(name)s: %(title)s", name=appt.patient.display_name, title=appt.title)),
                 body=text(lambda: " · ".join(x for x in (
                     _local_day_time(appt.starts_at, user), appt.place) if x)),
-                actions=[("confirm", _l("Confirm"))], data=data)
+                actions=[("confirm", _l("Confirm"))] if for_patient else [], data=data)
         reminder = delivery.reminder
         tag = f"reminder-{reminder.id}-{delivery.occurrence_at:%Y%m%d%H%M}"
         url = f"/agenda/reminders/{reminder.id}"
@@ -212,7 +218,11 @@ def payload_for(delivery: Delivery, details: bool | None = None) -> dict:
 def _should_skip(delivery: Delivery, taken: set) -> bool:
     if delivery.kind == "appointment":
         appt = delivery.appointment
-        return appt is None or appt.status != "accepted"
+        if appt is None or appt.status != "accepted":
+            return True
+        # A relative reminded too is asked again now: a revoked grant stops them at once.
+        return (delivery.recipient_id != appt.patient_id
+                and not policy.can(delivery.recipient, "appointment.watch", appt))
     reminder = delivery.reminder
     if reminder is None or not reminder.active:
         return True

@@ -28,7 +28,8 @@ AGENDA = expect.scope("agenda")
 OWN_AGENDA = AGENDA.but(**{OTHER_PATIENT: ALLOW})
 # Professionals change only what they proposed; the owner created these.
 CHANGE = AGENDA.but(**{PRO_GRANTED: DENY})
-# Relatives (not professionals, not the patient) holding the agenda scope watch doses.
+# Relatives (not professionals, not the patient) holding the agenda scope watch doses and
+# ask for an appointment's reminders too.
 WATCHERS = expect.roles({role for role in scope_holders("agenda")
                          if ROLES[role].account == "relative"})
 SIGNED_IN_PEOPLE = expect.signed_in().but(admin=DENY)
@@ -132,6 +133,11 @@ ROUTES = {
     "agenda.confirm": Route(
         "POST", lambda s: f"/agenda/appointments/{_appointment(s)}/confirm",
         expect.owner_only()),
+    # "Remind me too": relatives holding the agenda scope, like watching a dose.
+    "agenda.watch_appointment": Route(
+        "POST", lambda s: f"/agenda/appointments/{_shared_appointment(s)}/watch", WATCHERS),
+    "agenda.unwatch_appointment": Route(
+        "POST", lambda s: f"/agenda/appointments/{_shared_appointment(s)}/unwatch", WATCHERS),
     "agenda.new_reminder": Route("GET", "/agenda/reminders/new", OWN_AGENDA),
     "agenda.create_reminder": Route("POST", "/agenda/reminders", OWN_AGENDA,
                                     data=_reminder_form),

@@ -1,5 +1,5 @@
 """Appointments: the form (new and edit), creating, showing, deleting, a professional's
-proposal answered by the patient, and the confirmation."""
+proposal answered by the patient, the confirmation, and a relative's "Remind me too"."""
 
 from __future__ import annotations
 
@@ -65,12 +65,18 @@ def create_appointment():
     return refused or redirect_to(url_for("agenda.appointment", appointment_id=appointment.id))
 
 
+def _appointment_page(appt, notice=None):
+    return render("agenda/appointment.html", "agenda/_appointment.html",
+                  **page_context(appt.patient, appointment=appt, notice=notice,
+                                 can_watch=policy.can(current_user, "appointment.watch", appt),
+                                 watch=services.appointment_watch_of(current_user, appt)))
+
+
 @bp.get("/appointments/<int:appointment_id>")
 @login_required
 def appointment(appointment_id: int):
     appt = services.get_appointment(current_user, appointment_id, audit_read=True)
-    return render("agenda/appointment.html", "agenda/_appointment.html",
-                  **page_context(appt.patient, appointment=appt))
+    return _appointment_page(appt)
 
 
 @bp.route("/appointments/<int:appointment_id>/edit", methods=["GET", "POST"])
@@ -106,8 +112,7 @@ def respond(appointment_id: int):
         raise UserError(_("Please accept or decline."))
     services.respond_to_proposal(current_user, appt, accept=answer == "accept")
     if wants_fragment():
-        return render("agenda/appointment.html", "agenda/_appointment.html",
-                      **page_context(appt.patient, appointment=appt))
+        return _appointment_page(appt)
     return redirect_to(url_for("agenda.appointment", appointment_id=appointment_id))
 
 
@@ -117,6 +122,21 @@ def confirm(appointment_id: int):
     appt = services.get_appointment(current_user, appointment_id, "appointment.confirm")
     services.confirm_appointment(current_user, appt)
     if wants_fragment():
-        return render("agenda/appointment.html", "agenda/_appointment.html",
-                      **page_context(appt.patient, appointment=appt))
+        return _appointment_page(appt)
     return redirect_to(url_for("agenda.appointment", appointment_id=appointment_id))
+
+
+@bp.post("/appointments/<int:appointment_id>/watch")
+@login_required
+def watch_appointment(appointment_id: int):
+    appt = services.get_appointment(current_user, appointment_id, "appointment.watch")
+    services.watch_appointment(current_user, appt)
+    return _appointment_page(appt, notice=_("You will get this appointment's reminders too."))
+
+
+@bp.post("/appointments/<int:appointment_id>/unwatch")
+@login_required
+def unwatch_appointment(appointment_id: int):
+    appt = services.get_appointment(current_user, appointment_id, "appointment.watch")
+    services.unwatch_appointment(current_user, appt)
+    return _appointment_page(appt, notice=_("You will no longer get this appointment's reminders."))
