@@ -226,3 +226,21 @@ def test_relative_watches_and_reminder_form_is_accessible(page):
         "Un rappel ne peut pas se répéter chaque seconde ni chaque minute.")
     violations = axe_violations(page)
     assert violations == [], format_violations(violations)
+
+
+def test_relative_is_reminded_of_an_appointment_too_and_can_stop(page):
+    sign_in_with_password(page, *CLAIRE)
+    page.goto("/agenda/")
+    page.get_by_role("link", name="Consultation de suivi").first.click()
+    # The demo has Claire reminded of this visit already.
+    expect(page.locator("#appointment .facts")).to_contain_text("Claire Martin")
+    page.get_by_role("button", name="Ne plus me le rappeler").click()
+    expect(page.locator("#appointment [role=status]")).to_have_text(
+        "Vous ne recevrez plus les rappels de ce rendez-vous.")
+    expect(page.locator("#appointment .facts")).not_to_contain_text("Claire Martin")
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
+    page.get_by_role("button", name="Me le rappeler aussi").click()
+    expect(page.locator("#appointment [role=status]")).to_have_text(
+        "Vous recevrez aussi les rappels de ce rendez-vous.")
+    expect(page.locator("#appointment .facts")).to_contain_text("Claire Martin")
