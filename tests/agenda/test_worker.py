@@ -152,14 +152,34 @@ def test_no_alert_once_the_dose_is_taken(ctx, people):
     assert statuses("watch")[FIRST] == "skipped"
 
 
-def test_revoked_access_stops_the_alert(ctx, people):
+def _lapse_unnoticed(patient, relative):
+    """The grant's end date passed and the expiry sweep has not run yet: only the worker's
+    own check stands between the relative and the next alert."""
     from webapp.circle import services as circle
 
-    patient, relative, _reminder = _watch(people)
     grant = circle.active_grant(patient.id, relative.id)
-    circle.revoke_grant(patient, grant.id)
+    grant.ends_at = services.utcnow() - timedelta(seconds=1)
+    db.session.commit()
+
+
+def test_an_alert_due_after_access_ended_is_not_sent(ctx, people):
+    patient, relative, _reminder = _watch(people)
+    _lapse_unnoticed(patient, relative)
     stats = worker.tick(FIRST + timedelta(minutes=60))
     assert stats["skipped"] == 1 and statuses("watch")[FIRST] == "skipped"
+
+
+def test_revoking_access_drops_the_watch_and_its_pending_alerts(ctx, people):
+    from webapp.agenda.models import ReminderWatch
+    from webapp.circle import services as circle
+
+    patient, relative, reminder = _watch(people)
+    circle.revoke_grant(patient, circle.active_grant(patient.id, relative.id).id)
+    assert db.session.scalar(select(func.count()).select_from(ReminderWatch)) == 0
+    assert statuses("watch") == {}
+    assert worker.tick(FIRST + timedelta(minutes=60)).get("skipped", 0) == 0
+    # The patient's own reminders are untouched.
+    assert statuses()[FIRST] in ("pending", "undelivered")
 
 
 def test_snooze_reminds_again_ten_minutes_later(ctx, people):
@@ -230,16 +250,38 @@ def test_stop_reminding_me_removes_only_the_relatives_pending_reminders(ctx, peo
     assert appt.watches == []
 
 
-def test_revoked_access_stops_the_relatives_appointment_reminders(ctx, people):
-    from webapp.circle import services as circle
-
+def test_an_appointment_reminder_due_after_access_ended_is_not_sent(ctx, people):
     patient, relative, appt = _reminded_too(people)
-    circle.revoke_grant(patient, circle.active_grant(patient.id, relative.id).id)
+    _lapse_unnoticed(patient, relative)
     stats = worker.tick(appt.starts_at - timedelta(days=1))
     assert stats["claimed"] == 2 and stats["skipped"] == 1
     statuses_by_recipient = {r: s for r, d, s in _appointment_deliveries(appt)
                              if d == appt.starts_at - timedelta(days=1)}
     assert statuses_by_recipient == {patient.id: "undelivered", relative.id: "skipped"}
+
+
+def test_revoking_access_drops_the_relatives_appointment_reminders(ctx, people):
+    from webapp.circle import services as circle
+
+    patient, relative, appt = _reminded_too(people)
+    worker.tick(appt.starts_at - timedelta(days=1))
+    circle.revoke_grant(patient, circle.active_grant(patient.id, relative.id).id)
+    db.session.refresh(appt)
+    assert appt.watches == []
+    rows = _appointment_deliveries(appt)
+    # What was sent stays as the record; what was still to come is gone.
+    assert [s for r, _d, s in rows if r == relative.id] == ["undelivered"]
+    assert [s for r, _d, s in rows if r == patient.id] == ["undelivered", "pending"]
+
+
+def test_narrowing_access_to_messages_only_drops_the_watches_too(ctx, people):
+    from webapp.circle import services as circle
+
+    patient, relative, appt = _reminded_too(people)
+    grant = circle.active_grant(patient.id, relative.id)
+    circle.change_grant(patient, grant.id, "messages", None)
+    db.session.refresh(appt)
+    assert appt.watches == []
 
 
 @pytest.mark.parametrize("who", ["patient", "pro", "outsider", "other_pro"])
