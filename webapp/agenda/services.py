@@ -184,6 +184,16 @@ def reminders_of(patient: User) -> list[Reminder]:
     ).all()
 
 
+def upcoming_doses(reminder: Reminder, now: datetime, n: int = 5) -> list[tuple[datetime, bool]]:
+    """The next `n` occurrences (from 12 hours ago, so this morning's dose is still there),
+    each with whether it was recorded as taken."""
+    upcoming = recurrence.next_occurrences(reminder.rrule, reminder.dtstart, reminder.timezone,
+                                           now - timedelta(hours=12), n=n)
+    taken = set(db.session.scalars(select(Dose.occurrence_at).where(
+        Dose.reminder_id == reminder.id, Dose.occurrence_at.in_(upcoming)))) if upcoming else set()
+    return [(occ, occ in taken) for occ in upcoming]
+
+
 def deliveries_of(reminder: Reminder, limit: int = 10) -> list[Delivery]:
     """Recent delivery outcomes (what was sent, missed, skipped), newest first."""
     return db.session.scalars(

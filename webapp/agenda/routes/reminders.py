@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ... import policy
-from ...extensions import db
 from ...htmx import redirect_to, render, wants_fragment
 from .. import bp, recurrence, services
 from ..models import REMINDER_KINDS
@@ -52,16 +51,10 @@ def create_reminder():
 
 def _reminder_page(reminder, **extra):
     now = services.utcnow()
-    upcoming = recurrence.next_occurrences(reminder.rrule, reminder.dtstart, reminder.timezone,
-                                           now - timedelta(hours=12), n=5)
-    from ..models import Dose
-
-    taken = set(db.session.scalars(db.select(Dose.occurrence_at).where(
-        Dose.reminder_id == reminder.id, Dose.occurrence_at.in_(upcoming)))) if upcoming else set()
     tz = services.user_tz(current_user)
     soon = now + timedelta(hours=12)
-    occurrences = [(occ, recurrence.to_local(occ, tz), occ in taken, occ <= soon)
-                   for occ in upcoming]
+    occurrences = [(occ, recurrence.to_local(occ, tz), taken, occ <= soon)
+                   for occ, taken in services.upcoming_doses(reminder, now)]
     watch = services.watch_of(current_user, reminder)
     return render("agenda/reminder.html", "agenda/_reminder.html",
                   **page_context(reminder.patient, reminder=reminder, occurrences=occurrences,
