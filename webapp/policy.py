@@ -244,11 +244,17 @@ def _appointment_confirm(actor, appointment) -> bool:
     return appointment is not None and _is_the_patient(actor, appointment.patient)
 
 
+@rule("appointment.watch_for")
+def _appointment_watch_for(actor, patient) -> bool:
+    """"Remind me too" on the patient's appointments: a relative with the agenda scope."""
+    return actor.is_relative and can(actor, "agenda.read", patient)
+
+
 @rule("appointment.watch")
 def _appointment_watch(actor, appointment) -> bool:
-    """"Remind me too": a relative with the agenda scope gets the appointment's reminders.
-    Asked again when each reminder is due: a revoked grant stops them at once."""
-    return appointment is not None and actor.is_relative and _agenda(actor, appointment, "read")
+    """"Remind me too" on one appointment. Asked again when each reminder is due: a revoked
+    grant stops them at once."""
+    return appointment is not None and _appointment_watch_for(actor, appointment.patient)
 
 
 @rule("reminder.create")

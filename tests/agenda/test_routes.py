@@ -469,3 +469,37 @@ def test_relative_asks_for_an_appointments_reminders_and_stops(app, login, peopl
             AccessEvent.object_type == "appointment",
             AccessEvent.actor_id == people.relative_id)).all()
     assert {"watch", "unwatch"} <= set(actions)
+
+
+def test_a_relative_booking_an_appointment_is_reminded_too_unless_unticked(
+        app, login, people, patient_client):
+    from webapp.agenda.models import AppointmentWatch
+
+    with app.app_context():
+        relative = signed_in(app, login, people.get("relative"))
+    form = relative.get("/agenda/appointments/new").get_data(as_text=True)
+    assert 'name="remind_me" value="1" checked' in form
+    assert 'name="remind_me"' not in patient_client.get("/agenda/appointments/new").get_data(
+        as_text=True)
+    fields = {"title": "Dentiste", "starts": "2030-05-10T14:30", "ends": "2030-05-10T15:00",
+              "offsets_sent": "1", "offsets": ["1440", "60"]}
+
+    booked = relative.post("/agenda/appointments", data={**fields, "remind_me": "1"}, headers=HX)
+    assert booked.status_code == 204
+    unticked = relative.post("/agenda/appointments", data=fields, headers=HX)
+    assert unticked.status_code == 204
+    with app.app_context():
+        first, second = db.session.scalars(select(Appointment).order_by(Appointment.id)).all()
+        assert [w.watcher_id for w in first.watches] == [people.relative_id]
+        assert second.watches == []
+        recipients = db.session.scalars(select(Delivery.recipient_id).where(
+            Delivery.appointment_id == first.id)).all()
+        assert sorted(recipients) == sorted([people.patient_id, people.relative_id] * 2)
+
+    # The patient is reminded anyway; asking for it anyway is refused and creates nothing.
+    with app.app_context():
+        before = count(Appointment)
+    refused = patient_client.post("/agenda/appointments", data={**fields, "remind_me": "1"})
+    assert refused.status_code == 403
+    with app.app_context():
+        assert count(Appointment) == before and count(AppointmentWatch) == 1

@@ -130,18 +130,25 @@ def _validated_appointment(actor: User, patient: User, data: AppointmentInput) -
 
 
 def create_appointment(actor: User, patient: User, data: AppointmentInput,
-                       now: datetime | None = None) -> Appointment:
-    """The patient or a relative creates; a professional proposes (the patient answers)."""
+                       now: datetime | None = None, remind_me_too: bool = False) -> Appointment:
+    """The patient or a relative creates; a professional proposes (the patient answers).
+    `remind_me_too`: the relative creating it gets its reminders too."""
     proposing = actor.is_professional
     policy.require(actor, "appointment.propose" if proposing else "appointment.create", patient)
+    if remind_me_too:
+        policy.require(actor, "appointment.watch_for", patient)
     fields = _validated_appointment(actor, patient, data)
     appointment = Appointment(patient_id=patient.id, created_by_id=actor.id,
                               status="proposed" if proposing else "accepted")
     _assign(appointment, fields)
+    if remind_me_too:
+        appointment.watches.append(AppointmentWatch(watcher_id=actor.id))
     db.session.add(appointment)
     db.session.flush()
     schedule_appointment(appointment, now or utcnow())
     audit_action(actor, patient, "propose" if proposing else "write", "appointment", appointment.id)
+    if remind_me_too:
+        audit_action(actor, patient, "watch", "appointment", appointment.id)
     db.session.commit()
     return appointment
 

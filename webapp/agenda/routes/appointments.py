@@ -16,10 +16,13 @@ from .common import form_echo, page_context, parse_day, patient_or_page, submit
 
 def _appointment_form(patient, appointment=None, data=None, error=None, status=200):
     professionals = services.circle_professionals(patient)
+    can_remind_me_too = appointment is None and policy.can(
+        current_user, "appointment.watch_for", patient)
     return render("agenda/appointment_form.html", "agenda/_appointment_form.html",
                   status=status, **page_context(patient, appointment=appointment, data=data,
                                            error=error, professionals=professionals,
-                                           offset_choices=OFFSET_CHOICES()))
+                                           offset_choices=OFFSET_CHOICES(),
+                                           can_remind_me_too=can_remind_me_too))
 
 
 def OFFSET_CHOICES():  # noqa: N802 - a constant that needs the request's language
@@ -48,7 +51,7 @@ def new_appointment():
     policy.require(current_user, action, patient)
     day = parse_day(request.args.get("day"))
     data = dict(starts=f"{day:%Y-%m-%d}T09:00", ends=f"{day:%Y-%m-%d}T09:30",
-                offsets=list(services.DEFAULT_OFFSETS))
+                offsets=list(services.DEFAULT_OFFSETS), remind_me="1")
     return _appointment_form(patient, data=data)
 
 
@@ -60,7 +63,8 @@ def create_appointment():
         return page
     appointment, refused = submit(
         lambda: services.create_appointment(
-            current_user, patient, services.AppointmentInput.from_form(request.form)),
+            current_user, patient, services.AppointmentInput.from_form(request.form),
+            remind_me_too=request.form.get("remind_me") == "1"),
         lambda exc: _appointment_form(patient, data=form_echo(), error=exc, status=422))
     return refused or redirect_to(url_for("agenda.appointment", appointment_id=appointment.id))
 
