@@ -1,4 +1,5 @@
-// Passkeys (WebAuthn) for sign-in, re-authentication, adding a passkey and joining.
+// Passkeys (WebAuthn) for sign-in (the button, and the email field's autofill),
+// re-authentication, adding a passkey and joining.
 // A block with data-passkey="authenticate|reauth|register|join" carries the two server URLs
 // (data-options-url, data-verify-url) and its translated messages (data-msg-*); a button with
 // data-passkey-start inside it runs the ceremony. Loaded on every page (boosted navigations do
@@ -125,9 +126,41 @@
     return data;
   }
 
+  // ---- passkey autofill (conditional mediation) --------------------------------------
+  // On the sign-in page (a box with data-autofill) the browser offers this site's passkeys
+  // among the email field's suggestions (autocomplete="username webauthn"); picking one signs
+  // in. The request waits for the person; the button's ceremony aborts it first, as a browser
+  // takes one passkey request at a time.
+  var waiting = null;  // the AbortController of the autofill request, while it waits
+  function stopAutofill() {
+    if (waiting) { waiting.abort(); waiting = null; }
+  }
+  function autofill(root) {
+    var box = (root || document).querySelector("[data-passkey=authenticate][data-autofill]");
+    if (!box || waiting || !supported || !PublicKeyCredential.isConditionalMediationAvailable) return;
+    var controller = waiting = new AbortController();
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+      if (!available) throw Object.assign(new Error(""), { name: "AbortError" });
+      return post(box.dataset.optionsUrl, {}, box);
+    }).then(function (data) {
+      if (controller.signal.aborted) throw Object.assign(new Error(""), { name: "AbortError" });
+      return navigator.credentials.get({ mediation: "conditional", signal: controller.signal,
+                                         publicKey: requestOptions(data.publicKey) });
+    }).then(function (credential) {
+      return post(box.dataset.verifyUrl, { credential: credentialJSON(credential) }, box);
+    }).then(function (result) {
+      window.location.assign(result.redirect || "/");
+    }).catch(function (error) {
+      if (waiting === controller) waiting = null;
+      // Only what the server refused is worth saying: the person did not ask for anything.
+      if (error.server) say(box, messageFor(box, error), true);
+    });
+  }
+
   function run(box, button) {
     var kind = box.dataset.passkey, creating = kind === "register" || kind === "join";
     if (!supported) { say(box, box.dataset.msgUnsupported, true); return; }
+    stopAutofill();
     var typed = fields(box);
     button.disabled = true;
     say(box, box.dataset.msgBusy, false);
@@ -166,7 +199,8 @@
       box.querySelectorAll("[data-passkey-unsupported]").forEach(function (p) { p.hidden = supported; });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { reveal(document); });
-  document.addEventListener("htmx:load", function (event) { reveal(event.target); });
-  if (document.readyState !== "loading") reveal(document);
+  function ready(root) { reveal(root); autofill(root); }
+  document.addEventListener("DOMContentLoaded", function () { ready(document); });
+  document.addEventListener("htmx:load", function (event) { ready(event.target); });
+  if (document.readyState !== "loading") ready(document);
 })();

@@ -30,7 +30,20 @@ def _no_violations(page):
     assert not violations, format_violations(violations)
 
 
+def _register_a_passkey(page, name="Test phone"):
+    sign_in_with_password(page, *JEANNE)
+    page.click("nav.tabbar a[href='/accounts/me']")
+    page.wait_for_url("**/accounts/me")
+    page.fill("#new-passkey-name", name)
+    page.click("#add-passkey [data-passkey-start]")
+    page.locator("#flashes .flash--success", has_text=name).wait_for()
+
+
 def test_register_sign_out_and_sign_in_with_the_passkey(page, authenticator):
+    # A browser without passkey autofill: the button is the way in. (Chromium's virtual
+    # authenticator answers an autofill request at once, as if the person had picked the
+    # passkey, which would sign in before the button is reached.)
+    page.add_init_script("delete PublicKeyCredential.isConditionalMediationAvailable;")
     cdp, authenticator_id = authenticator
     sign_in_with_password(page, *JEANNE)
     page.click("nav.tabbar a[href='/accounts/me']")
@@ -59,6 +72,30 @@ def test_register_sign_out_and_sign_in_with_the_passkey(page, authenticator):
     assert "dernière utilisation" in page.locator("#passkeys").inner_text()
     counters = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})
     assert counters["credentials"][0]["signCount"] >= 1
+
+
+def test_the_email_fields_autofill_offers_the_passkey_and_signs_in(page, authenticator):
+    cdp, authenticator_id = authenticator
+    _register_a_passkey(page)
+    page.click("#sign-out")
+    # The sign-in page asks the browser to offer this site's passkeys in the email field's
+    # suggestions; the virtual authenticator picks the passkey as a person would.
+    page.wait_for_url("**/home")
+    assert "Jeanne Martin" in page.locator("h1").inner_text()
+    counters = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})
+    assert counters["credentials"][0]["signCount"] >= 1
+    page.goto("/accounts/me")
+    assert "dernière utilisation" in page.locator("#passkeys").inner_text()
+
+
+def test_the_sign_in_form_marks_the_email_field_for_passkeys(page):
+    page.goto("/accounts/sign-in")
+    assert page.get_attribute("#email", "autocomplete") == "username webauthn"
+    # No passkey on this device: the autofill request waits quietly, nothing is announced,
+    # and the password still signs in.
+    assert page.locator("#passkey-sign-in [data-passkey-status]").inner_text() == ""
+    sign_in_with_password(page, *JEANNE)
+    assert "Jeanne Martin" in page.locator("h1").inner_text()
 
 
 def test_rename_then_remove_with_confirmation(page, authenticator):
