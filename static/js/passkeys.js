@@ -140,7 +140,10 @@
     if (!box || waiting || !supported || !PublicKeyCredential.isConditionalMediationAvailable) return;
     var controller = waiting = new AbortController();
     PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
-      if (!available) throw Object.assign(new Error(""), { name: "AbortError" });
+      // Asking for options replaces the session's challenge: not once the button has begun.
+      if (!available || controller.signal.aborted) {
+        throw Object.assign(new Error(""), { name: "AbortError" });
+      }
       return post(box.dataset.optionsUrl, {}, box);
     }).then(function (data) {
       if (controller.signal.aborted) throw Object.assign(new Error(""), { name: "AbortError" });
