@@ -251,43 +251,48 @@ def password_remove():
 
 # ---- Invitations -----------------------------------------------------------------------
 
+INVITATION_ROLES = ("patient", "relative", "professional", "admin")
+
+
+def _invitations_page(error: UserError | None = None, **context):
+    """The invitation codes page (or its fragment) with the recent codes; `error` shows the
+    form again with its message."""
+    context.setdefault("form", {})
+    context.update(roles=INVITATION_ROLES, now_utc=services.now(),
+                   invitations=services.recent_invitations(current_user))
+    if error is not None:
+        return _form_error("accounts/invitations.html", "accounts/_invitation_form.html", error,
+                           **context)
+    return render("accounts/invitations.html", "accounts/_invitation_form.html", **context)
+
+
 @bp.route("/invitations", methods=["GET", "POST"])
 @login_required
 def invitations():
     policy.require(current_user, "admin.invite")
-    context = {"roles": ("patient", "relative", "professional", "admin"),
-               "now_utc": services.now()}
-    if request.method == "POST":
-        form = request.form
-        try:
-            invitation, code = services.invite_by_admin(
-                current_user, role=form.get("role", ""), email=form.get("email") or None,
-                profession=form.get("profession"), rpps=form.get("rpps"),
-            )
-        except UserError as exc:
-            return _form_error("accounts/invitations.html", "accounts/_invitation_form.html",
-                               exc, form=form, invitations=services.recent_invitations(
-                                   current_user), **context)
-        context.update(created=invitation, code=code,
-                       link=url_for("accounts.join", code=code, _external=True))
-    return render("accounts/invitations.html", "accounts/_invitation_form.html",
-                  invitations=services.recent_invitations(current_user), form={}, **context)
+    if request.method == "GET":
+        return _invitations_page()
+    form = request.form
+    try:
+        invitation, code = services.invite_by_admin(
+            current_user, role=form.get("role", ""), email=form.get("email") or None,
+            profession=form.get("profession"), rpps=form.get("rpps"),
+        )
+    except UserError as exc:
+        return _invitations_page(exc, form=form)
+    return _invitations_page(created=invitation, code=code,
+                             link=url_for("accounts.join", code=code, _external=True))
 
 
 @bp.post("/invitations/<int:invitation_id>/cancel")
 @login_required
 def invitation_cancel(invitation_id: int):
     policy.require(current_user, "admin.invite")
-    context = {"roles": ("patient", "relative", "professional", "admin"), "form": {}}
     try:
         services.cancel_invitation(current_user, invitation_id)
     except UserError as exc:
-        return _form_error("accounts/invitations.html", "accounts/_invitation_form.html", exc,
-                           invitations=services.recent_invitations(current_user),
-                           now_utc=services.now(), **context)
-    return render("accounts/invitations.html", "accounts/_invitation_form.html",
-                  invitations=services.recent_invitations(current_user), now_utc=services.now(),
-                  notice=_("The code is cancelled: it no longer works."), **context)
+        return _invitations_page(exc)
+    return _invitations_page(notice=_("The code is cancelled: it no longer works."))
 
 
 @bp.route("/join", methods=["GET", "POST"])
