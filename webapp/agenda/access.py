@@ -5,19 +5,21 @@ pending alerts, so that "Watched by" and "Also reminded" name only people who st
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from .. import policy
 from ..accounts.models import User
 from ..extensions import db
-from .models import Appointment, AppointmentWatch, Delivery, Reminder, ReminderWatch
+from .appointments import remove_appointment_watch
+from .models import Appointment, AppointmentWatch, Reminder, ReminderWatch
+from .reminders import remove_watch
 
 
 def drop_watches_without_access(patient_id: int, grantee_id: int) -> int:
     """Remove `grantee_id`'s watches on `patient_id`'s agenda unless policy still allows them.
     Returns how many were removed."""
-    grantee, patient = db.session.get(User, grantee_id), db.session.get(User, patient_id)
-    if grantee is None or patient is None:
+    grantee = db.session.get(User, grantee_id)
+    if grantee is None:
         return 0
     removed = 0
     for watch in db.session.scalars(
@@ -25,24 +27,17 @@ def drop_watches_without_access(patient_id: int, grantee_id: int) -> int:
                                                    ReminderWatch.watcher_id == grantee_id)
     ).all():
         if not policy.can(grantee, "reminder.watch", watch.reminder):
-            _drop(watch, Delivery.reminder_id == watch.reminder_id, Delivery.kind == "watch")
+            remove_watch(watch)
             removed += 1
     for watch in db.session.scalars(
         select(AppointmentWatch).join(Appointment).where(
             Appointment.patient_id == patient_id, AppointmentWatch.watcher_id == grantee_id)
     ).all():
         if not policy.can(grantee, "appointment.watch", watch.appointment):
-            _drop(watch, Delivery.appointment_id == watch.appointment_id)
+            remove_appointment_watch(watch)
             removed += 1
     db.session.commit()
     return removed
-
-
-def _drop(watch, *which) -> None:
-    """A watch and its watcher's alerts not sent yet (what was sent stays as the record)."""
-    db.session.execute(delete(Delivery).where(
-        *which, Delivery.recipient_id == watch.watcher_id, Delivery.status == "pending"))
-    db.session.delete(watch)
 
 
 def _on_access_changed(sender, patient_id=None, grantee_id=None, **extra) -> None:

@@ -266,9 +266,15 @@ def unwatch_appointment(actor: User, appointment: Appointment) -> None:
     watch = appointment_watch_of(actor, appointment)
     if watch is None:
         return
-    db.session.execute(delete(Delivery).where(
-        Delivery.appointment_id == appointment.id, Delivery.recipient_id == actor.id,
-        Delivery.status == "pending"))
-    appointment.watches.remove(watch)
+    remove_appointment_watch(watch)
     audit_action(actor, appointment.patient, "unwatch", "appointment", appointment.id)
     db.session.commit()
+
+
+def remove_appointment_watch(watch: AppointmentWatch) -> None:
+    """A watch and its reminders not sent yet (what was sent stays as the record); not
+    committed."""
+    db.session.execute(delete(Delivery).where(
+        Delivery.appointment_id == watch.appointment_id,
+        Delivery.recipient_id == watch.watcher_id, Delivery.status == "pending"))
+    db.session.delete(watch)

@@ -312,13 +312,19 @@ def watch(actor: User, reminder: Reminder, delay_minutes, now: datetime | None =
 
 def unwatch(actor: User, reminder: Reminder) -> None:
     policy.require(actor, "reminder.watch", reminder)
-    db.session.execute(delete(Delivery).where(
-        Delivery.reminder_id == reminder.id, Delivery.recipient_id == actor.id,
-        Delivery.kind == "watch", Delivery.status == "pending"))
-    db.session.execute(delete(ReminderWatch).where(
-        ReminderWatch.reminder_id == reminder.id, ReminderWatch.watcher_id == actor.id))
+    watch = watch_of(actor, reminder)
+    if watch is not None:
+        remove_watch(watch)
     audit_action(actor, reminder.patient, "unwatch", "medication", reminder.id)
     db.session.commit()
+
+
+def remove_watch(watch: ReminderWatch) -> None:
+    """A watch and its alerts not sent yet (what was sent stays as the record); not committed."""
+    db.session.execute(delete(Delivery).where(
+        Delivery.reminder_id == watch.reminder_id, Delivery.recipient_id == watch.watcher_id,
+        Delivery.kind == "watch", Delivery.status == "pending"))
+    db.session.delete(watch)
 
 
 def _rebuild_watch_deliveries(reminder: Reminder, watch_row: ReminderWatch,
