@@ -141,12 +141,10 @@
     var controller = waiting = new AbortController();
     PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
       // Asking for options replaces the session's challenge: not once the button has begun.
-      if (!available || controller.signal.aborted) {
-        throw Object.assign(new Error(""), { name: "AbortError" });
-      }
+      if (!available || controller.signal.aborted) throw new Error("autofill not started");
       return post(box.dataset.optionsUrl, {}, box);
     }).then(function (data) {
-      if (controller.signal.aborted) throw Object.assign(new Error(""), { name: "AbortError" });
+      if (controller.signal.aborted) throw new Error("autofill stopped");
       return navigator.credentials.get({ mediation: "conditional", signal: controller.signal,
                                          publicKey: requestOptions(data.publicKey) });
     }).then(function (credential) {
