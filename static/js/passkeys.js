@@ -132,8 +132,13 @@
   // in. The request waits for the person; the button's ceremony aborts it first, as a browser
   // takes one passkey request at a time.
   var waiting = null;  // the AbortController of the autofill request, while it waits
+  // The autofill's request for options until its answer is in. Each answer sets the session
+  // cookie to its own challenge: the button asks for its own only after, or the autofill's
+  // answer could arrive last and the button's passkey be refused.
+  var answering = null;
   function stopAutofill() {
     if (waiting) { waiting.abort(); waiting = null; }
+    return answering || Promise.resolve();
   }
   function autofill(root) {
     var box = (root || document).querySelector("[data-passkey=authenticate][data-autofill]");
@@ -142,8 +147,11 @@
     PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
       // Asking for options replaces the session's challenge: not once the button has begun.
       if (!available || controller.signal.aborted) throw new Error("autofill not started");
-      return post(box.dataset.optionsUrl, {}, box);
+      var asked = post(box.dataset.optionsUrl, {}, box);
+      answering = asked.catch(function () {});  // settled once answered, whatever the answer
+      return asked;
     }).then(function (data) {
+      answering = null;
       if (controller.signal.aborted) throw new Error("autofill stopped");
       return navigator.credentials.get({ mediation: "conditional", signal: controller.signal,
                                          publicKey: requestOptions(data.publicKey) });
@@ -153,6 +161,7 @@
       window.location.assign(result.redirect || "/");
     }).catch(function (error) {
       if (waiting === controller) waiting = null;
+      answering = null;
       // Only what the server refused is worth saying: the person did not ask for anything.
       if (error.server) say(box, messageFor(box, error), true);
     });
@@ -161,11 +170,12 @@
   function run(box, button) {
     var kind = box.dataset.passkey, creating = kind === "register" || kind === "join";
     if (!supported) { say(box, box.dataset.msgUnsupported, true); return; }
-    stopAutofill();
     var typed = fields(box);
     button.disabled = true;
     say(box, box.dataset.msgBusy, false);
-    post(box.dataset.optionsUrl, typed, box).then(function (data) {
+    stopAutofill().then(function () {
+      return post(box.dataset.optionsUrl, typed, box);
+    }).then(function (data) {
       return creating
         ? navigator.credentials.create({ publicKey: creationOptions(data.publicKey) })
         : navigator.credentials.get({ publicKey: requestOptions(data.publicKey) });

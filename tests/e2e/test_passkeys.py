@@ -88,6 +88,40 @@ def test_the_email_fields_autofill_offers_the_passkey_and_signs_in(page, authent
     assert "dernière utilisation" in page.locator("#passkeys").inner_text()
 
 
+def test_the_button_waits_for_the_autofills_challenge_before_asking_for_its_own(
+    page, authenticator
+):
+    # Each answer to a request for options sets the session cookie to its own challenge. A tap
+    # on the button while the autofill's request is still on the network used to send a second
+    # request at once; when the autofill's answer arrived last, the button's passkey was
+    # refused. The autofill's request is held here to open that window wide.
+    _register_a_passkey(page)
+    asked, held = [], []
+
+    def hold_the_first(route):
+        asked.append(route.request.url)
+        if len(asked) == 1:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/accounts/passkey/options", hold_the_first)
+    page.click("#sign-out")
+    page.wait_for_url("**/accounts/sign-in")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the autofill did not ask for options"
+    page.click("#passkey-sign-in [data-passkey-start]")
+    page.wait_for_timeout(500)
+    assert len(asked) == 1, "the button asked for a challenge while the autofill's was pending"
+    held[0].continue_()
+    page.wait_for_url("**/home")
+    assert "Jeanne Martin" in page.locator("h1").inner_text()
+    assert len(asked) == 2
+
+
 def test_the_sign_in_form_marks_the_email_field_for_passkeys(page):
     page.goto("/accounts/sign-in")
     assert page.get_attribute("#email", "autocomplete") == "username webauthn"
