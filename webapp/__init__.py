@@ -128,6 +128,11 @@ def _on_sqlite_connect(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # SQLite ignores foreign keys unless asked, per connection: without this the schema's
+        # ON DELETE CASCADE / SET NULL (which the models rely on, passive_deletes) did nothing
+        # here while PostgreSQL applied them, and a reused id inherited the deleted row's
+        # children (a relative reminded of another patient's appointment).
+        cursor.execute("PRAGMA foreign_keys=ON")
         if checkpoint.automatic_checkpoints_off():
             # A serving process checkpoints on a thread of its own (webapp/checkpoint.py).
             cursor.execute("PRAGMA wal_autocheckpoint=0")

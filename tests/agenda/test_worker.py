@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests import factories
 from tests.agenda.helpers import appointment_input, make_reminder
 from webapp.agenda import services, worker
 from webapp.agenda.models import Delivery
@@ -295,3 +296,38 @@ def test_only_a_relative_with_the_agenda_scope_asks_to_be_reminded(ctx, people, 
         services.watch_appointment(people.get(who), appt, now=APPOINTMENT_CREATED)
     assert appt.watches == []
     assert {r for r, _d, _s in _appointment_deliveries(appt)} == {patient.id}
+
+
+# ---- Deleting what is watched: nothing of it may outlive it ---------------------------------
+
+def test_deleting_a_watched_appointment_leaves_nothing_for_the_next_one(ctx, people):
+    # SQLite hands the freed id to the next row: a watch left behind (foreign keys were not
+    # enforced there) reminded the relative of whatever appointment came next, even another
+    # patient's.
+    from webapp.agenda.models import AppointmentWatch
+
+    patient, relative, appt = _reminded_too(people)
+    old_id = appt.id
+    db.session.expire_all()  # as in a request: the watches are not loaded
+    services.delete_appointment(patient, appt)
+    assert db.session.scalar(select(func.count()).select_from(AppointmentWatch)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+    other = factories.user("patient", display_name="Marcel Other", language="en")
+    later = services.create_appointment(other, other, appointment_input(),
+                                        now=APPOINTMENT_CREATED)
+    assert later.watches == []
+    assert {r for r, _d, _s in _appointment_deliveries(later)} == {other.id}
+    assert db.session.get(type(later), old_id) in (None, later)
+
+
+def test_deleting_a_watched_reminder_removes_the_watch_and_the_doses(ctx, people):
+    from webapp.agenda.models import Dose, ReminderWatch
+
+    patient, relative = people.get("patient"), people.get("relative")
+    reminder = make_reminder(patient, patient, CREATED, start="2026-03-01", times="08:00")
+    services.watch(relative, reminder, 60, now=CREATED)
+    services.record_dose(patient, reminder, FIRST)
+    db.session.expire_all()
+    services.delete_reminder(patient, reminder)
+    for model in (ReminderWatch, Dose, Delivery):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
