@@ -167,8 +167,16 @@ def test_several_passkeys_rename_and_remove_but_never_the_last_way_in(app, clien
 def test_password_is_the_last_way_in_when_there_is_no_passkey(app, client, make_user, login):
     user = make_user("patient")
     login(client, user)
+    # The page says so up front, with no button that could only be refused.
+    page = client.get("/accounts/me/password/remove").get_data(as_text=True)
+    assert "only way to sign in" in page and 'id="confirm-remove"' not in page
     response = client.post("/accounts/me/password/remove")
     assert response.status_code == 409
+    # A boosted form (HTMX accepts anything) gets the message as HTML, not raw JSON.
+    boosted = client.post("/accounts/me/password/remove",
+                          headers={"HX-Request": "true", "HX-Boosted": "true", "Accept": "*/*"})
+    assert boosted.status_code == 409 and boosted.mimetype == "text/html"
+    assert "only way to sign in" in boosted.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(User, user.id).password_hash
 

@@ -243,7 +243,8 @@ def password():
 @fresh_auth_required
 def password_remove():
     if request.method == "GET":
-        return render("accounts/confirm_remove.html", passkey=None)
+        return render("accounts/confirm_remove.html", passkey=None,
+                      refusal=services.password_removal_refusal(current_user))
     services.remove_password(current_user)
     flash(_("Your password is removed. Sign in with a passkey from now on."), "success")
     return redirect_to(url_for("accounts.me"))

@@ -14,7 +14,11 @@ from . import bp
 
 
 def _wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    """JSON only for a client that asks for it: HTMX (whose requests accept anything) swaps
+    the answer into the page, where JSON would show as raw text."""
+    if request.headers.get("HX-Request"):
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return request.is_json or best == "application/json"
 
 

@@ -90,10 +90,18 @@ def change_password(user: User, password: str) -> None:
     db.session.commit()
 
 
+def password_removal_refusal(user: User) -> str | None:
+    """Why `user` may not remove their password now (None: they may)."""
+    if not user.passkeys:
+        return _("You cannot remove your password: it is your only way to sign in. "
+                 "Add a passkey first.")
+    return None
+
+
 def remove_password(user: User) -> None:
     lock_ways_in(user)
-    if not user.passkeys:
-        raise Conflict(_("You cannot remove your password: it is your only way to sign in. "
-                         "Add a passkey first."))
+    refusal = password_removal_refusal(user)
+    if refusal:
+        raise Conflict(refusal)
     user.password_hash = None
     db.session.commit()
