@@ -503,3 +503,29 @@ def test_a_relative_booking_an_appointment_is_reminded_too_unless_unticked(
     assert refused.status_code == 403
     with app.app_context():
         assert count(Appointment) == before and count(AppointmentWatch) == 1
+
+
+def test_creating_editing_and_deleting_say_it_is_done(app, patient_client):
+    def flashed(response):
+        assert response.status_code == 302
+        return patient_client.get(response.headers["Location"]).get_data(as_text=True)
+
+    created = patient_client.post("/agenda/appointments", data={
+        "title": "Kiné", "starts": "2030-05-10T14:30"})
+    url = created.headers["Location"]
+    assert "The appointment is in the agenda." in flashed(created)
+    edited = patient_client.post(url + "/edit", data={"title": "Kiné", "starts": "2030-05-10T15:00"})
+    assert "Changes saved." in flashed(edited)
+    assert "The appointment is deleted." in flashed(patient_client.post(url + "/delete"))
+    reminder = patient_client.post("/agenda/reminders", data={
+        "title": "Doliprane", "kind": "medication", "start": "2030-05-01", "times": "08:00",
+        "frequency": "daily"})
+    assert "The reminder is set." in flashed(reminder)
+    assert "The reminder is deleted." in flashed(
+        patient_client.post(reminder.headers["Location"] + "/delete"))
+    # HTMX: the same words, on the page the redirect leads to.
+    boosted = patient_client.post("/agenda/appointments", data={
+        "title": "Kiné", "starts": "2030-05-10T14:30"}, headers={"HX-Request": "true"})
+    assert boosted.status_code in (200, 204, 302)
+    page = patient_client.get("/agenda/").get_data(as_text=True)
+    assert "The appointment is in the agenda." in page

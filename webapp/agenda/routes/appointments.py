@@ -11,7 +11,7 @@ from ... import policy
 from ...errors import UserError
 from ...htmx import redirect_to, render, wants_fragment
 from .. import bp, recurrence, services
-from .common import form_echo, page_context, parse_day, patient_or_page, submit
+from .common import done, form_echo, page_context, parse_day, patient_or_page, submit
 
 
 def _appointment_form(patient, appointment=None, data=None, error=None, status=200):
@@ -66,7 +66,11 @@ def create_appointment():
             current_user, patient, services.AppointmentInput.from_form(request.form),
             remind_me_too=request.form.get("remind_me") == "1"),
         lambda exc: _appointment_form(patient, data=form_echo(), error=exc, status=422))
-    return refused or redirect_to(url_for("agenda.appointment", appointment_id=appointment.id))
+    if refused:
+        return refused
+    message = (_("The appointment is proposed to the patient.")
+               if appointment.status == "proposed" else _("The appointment is in the agenda."))
+    return done(message, url_for("agenda.appointment", appointment_id=appointment.id))
 
 
 def _appointment_page(appt, notice=None):
@@ -96,7 +100,8 @@ def edit_appointment(appointment_id: int):
             appt.patient, appointment=services.get_appointment(
                 current_user, appointment_id, "appointment.edit"),
             data=form_echo(), error=exc, status=422))
-    return refused or redirect_to(url_for("agenda.appointment", appointment_id=appointment_id))
+    return refused or done(_("Changes saved."),
+                           url_for("agenda.appointment", appointment_id=appointment_id))
 
 
 @bp.post("/appointments/<int:appointment_id>/delete")
@@ -104,7 +109,7 @@ def edit_appointment(appointment_id: int):
 def delete_appointment(appointment_id: int):
     appt = services.get_appointment(current_user, appointment_id, "appointment.delete")
     services.delete_appointment(current_user, appt)
-    return redirect_to(url_for("agenda.index"))
+    return done(_("The appointment is deleted."), url_for("agenda.index"))
 
 
 @bp.post("/appointments/<int:appointment_id>/respond")

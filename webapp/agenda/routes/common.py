@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import request
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ... import policy
 from ...errors import Forbidden, UserError
 from ...extensions import db
-from ...htmx import render
+from ...htmx import redirect_to, render
 from .. import recurrence, services
 
 
@@ -76,3 +76,9 @@ def form_echo() -> dict:
     data["weekdays"] = request.form.getlist("weekdays")
     data["times"] = request.form.getlist("times")
     return data
+
+
+def done(message: str, url: str):
+    """After a change the person asked for: say it is done, on the page they land on."""
+    flash(message, "success")
+    return redirect_to(url)

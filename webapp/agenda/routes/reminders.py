@@ -14,7 +14,15 @@ from ... import policy
 from ...htmx import redirect_to, render, wants_fragment
 from .. import bp, recurrence, services
 from ..models import REMINDER_KINDS
-from .common import form_echo, local_today, page_context, patient_or_page, submit, weekday_labels
+from .common import (
+    done,
+    form_echo,
+    local_today,
+    page_context,
+    patient_or_page,
+    submit,
+    weekday_labels,
+)
 
 
 def _reminder_form(patient, reminder=None, data=None, error=None, status=200):
@@ -46,7 +54,8 @@ def create_reminder():
         lambda: services.create_reminder(current_user, patient,
                                          services.ReminderInput.from_form(request.form)),
         lambda exc: _reminder_form(patient, data=form_echo(), error=exc, status=422))
-    return refused or redirect_to(url_for("agenda.reminder", reminder_id=reminder.id))
+    return refused or done(_("The reminder is set."),
+                           url_for("agenda.reminder", reminder_id=reminder.id))
 
 
 def _reminder_page(reminder, **extra):
@@ -94,7 +103,8 @@ def edit_reminder(reminder_id: int):
             rem.patient, reminder=services.get_reminder(current_user, reminder_id,
                                                         "reminder.edit"),
             data=form_echo(), error=exc, status=422))
-    return refused or redirect_to(url_for("agenda.reminder", reminder_id=reminder_id))
+    return refused or done(_("Changes saved."),
+                           url_for("agenda.reminder", reminder_id=reminder_id))
 
 
 @bp.post("/reminders/<int:reminder_id>/delete")
@@ -102,7 +112,7 @@ def edit_reminder(reminder_id: int):
 def delete_reminder(reminder_id: int):
     rem = services.get_reminder(current_user, reminder_id, "reminder.delete")
     services.delete_reminder(current_user, rem)
-    return redirect_to(url_for("agenda.index"))
+    return done(_("The reminder is deleted."), url_for("agenda.index"))
 
 
 @bp.post("/reminders/<int:reminder_id>/taken")
