@@ -79,9 +79,10 @@ def test_watching_relative_alert_payload(ctx, people, push_endpoint):
 
 
 def test_appointment_reminder_offers_confirm(ctx, people, push_endpoint):
-    patient = people.get("patient")
+    patient, relative = people.get("patient"), people.get("relative")
     _subscribe(patient, push_endpoint)
-    appt = services.create_appointment(patient, patient, appointment_input(),
+    # Booked by her daughter: the patient has not said she will be there yet.
+    appt = services.create_appointment(relative, patient, appointment_input(),
                                        now=datetime(2026, 6, 1))
     worker.tick(appt.starts_at - timedelta(hours=1))
     push_endpoint.wait_for(1)
@@ -90,6 +91,19 @@ def test_appointment_reminder_offers_confirm(ctx, people, push_endpoint):
     assert payload["actions"] == [{"action": "confirm", "title": "Confirm"}]
     assert "Cardiology" not in push_endpoint.received[0].text
     assert "Herriot" not in push_endpoint.received[0].text
+
+
+def test_the_patients_own_appointment_is_not_asked_to_be_confirmed(ctx, people, push_endpoint):
+    patient = people.get("patient")
+    _subscribe(patient, push_endpoint)
+    appt = services.create_appointment(patient, patient, appointment_input(),
+                                       now=datetime(2026, 6, 1))
+    assert appt.confirmed_at is not None
+    worker.tick(appt.starts_at - timedelta(hours=1))
+    push_endpoint.wait_for(1)
+    payload = push_endpoint.received[0].payload
+    assert payload["kind"] == "appointment" and payload["actions"] == []
+    assert "token" not in payload["data"]
 
 
 def test_a_relative_reminded_too_is_told_whose_appointment_and_cannot_confirm(

@@ -94,6 +94,10 @@ def test_create_appointment_seals_text_and_schedules_reminders(app, patient_clie
      "not in the care circle"),
     ({"title": "X", "starts": "2030-05-10T15:00", "ends": "2030-06-10T15:00"},
      "at most 7 days"),
+    ({"title": "X", "starts": "2020-01-15T10:00"}, "already passed"),
+    # 31 March 2030 in Paris: 02:00 becomes 03:00, so 02:30 never happens.
+    ({"title": "X", "starts": "2030-03-31T02:30", "ends": "2030-03-31T03:30"},
+     "02:30 does not exist on that day"),
 ])
 def test_bad_appointment_input_is_refused_and_nothing_stored(app, patient_client, fields,
                                                              message):
@@ -514,7 +518,8 @@ def test_creating_editing_and_deleting_say_it_is_done(app, patient_client):
         "title": "Kiné", "starts": "2030-05-10T14:30"})
     url = created.headers["Location"]
     assert "The appointment is in the agenda." in flashed(created)
-    edited = patient_client.post(url + "/edit", data={"title": "Kiné", "starts": "2030-05-10T15:00"})
+    edited = patient_client.post(url + "/edit",
+                                 data={"title": "Kiné", "starts": "2030-05-10T15:00"})
     assert "Changes saved." in flashed(edited)
     assert "The appointment is deleted." in flashed(patient_client.post(url + "/delete"))
     reminder = patient_client.post("/agenda/reminders", data={

@@ -331,3 +331,20 @@ def test_deleting_a_watched_reminder_removes_the_watch_and_the_doses(ctx, people
     services.delete_reminder(patient, reminder)
     for model in (ReminderWatch, Dose, Delivery):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
+
+
+def test_a_past_appointment_keeps_its_notes_editable_but_cannot_be_moved_into_the_past(
+    ctx, people
+):
+    from webapp.errors import UserError
+
+    patient = people.get("patient")
+    appt = services.create_appointment(patient, patient, appointment_input(),
+                                       now=APPOINTMENT_CREATED)
+    after_the_visit = appt.ends_at + timedelta(hours=2)
+    services.update_appointment(patient, appt, appointment_input(notes="ECG normal"),
+                                now=after_the_visit)
+    assert appt.notes == "ECG normal"
+    with pytest.raises(UserError, match="already passed"):
+        services.update_appointment(patient, appt, appointment_input(
+            starts="2026-06-10T16:00", ends="2026-06-10T16:30"), now=after_the_visit)

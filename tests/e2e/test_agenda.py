@@ -196,7 +196,9 @@ def test_patient_accepts_the_nurses_proposal_and_browses_the_month(page):
     assert violations == [], format_violations(violations)
     page.get_by_role("button", name="Accepter").click()
     expect(page.get_by_text("Proposé, en attente de réponse")).to_be_hidden()
-    expect(page.get_by_role("button", name="Je serai présent(e)")).to_be_visible()
+    # Accepting is saying she will be there: she is not asked a second time.
+    expect(page.get_by_text("Présence confirmée")).to_be_visible()
+    expect(page.get_by_role("button", name="Je serai présent(e)")).to_have_count(0)
     page.goto("/agenda/month")
     title = page.locator("#month-title").inner_text()
     page.get_by_role("link", name="Mois suivant", exact=False).click()

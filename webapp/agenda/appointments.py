@@ -138,8 +138,11 @@ def create_appointment(actor: User, patient: User, data: AppointmentInput,
     if remind_me_too:
         policy.require(actor, "appointment.watch_for", patient)
     fields = _validated_appointment(actor, patient, data)
+    _not_past(fields["starts_at"], now or utcnow())
     appointment = Appointment(patient_id=patient.id, created_by_id=actor.id,
                               status="proposed" if proposing else "accepted")
+    if actor.id == patient.id:  # the patient who plans it will be there: no need to ask
+        appointment.confirmed_at = utcnow()
     _assign(appointment, fields)
     if remind_me_too:
         appointment.watches.append(AppointmentWatch(watcher_id=actor.id))
@@ -151,6 +154,12 @@ def create_appointment(actor: User, patient: User, data: AppointmentInput,
         audit_action(actor, patient, "watch", "appointment", appointment.id)
     db.session.commit()
     return appointment
+
+
+def _not_past(starts_at: datetime, now: datetime) -> None:
+    if starts_at <= now:
+        raise UserError(_("This time has already passed. Please choose a time to come."),
+                        field="starts")
 
 
 def _assign(appointment: Appointment, fields: dict) -> None:
@@ -168,11 +177,14 @@ def update_appointment(actor: User, appointment: Appointment, data: AppointmentI
                        now: datetime | None = None) -> Appointment:
     policy.require(actor, "appointment.edit", appointment)
     fields = _validated_appointment(actor, appointment.patient, data)
+    if fields["starts_at"] != appointment.starts_at:  # notes can be written after the visit
+        _not_past(fields["starts_at"], now or utcnow())
     if not actor.is_professional and fields["professional_id"] is None:
         fields["professional_id"] = None
     _assign(appointment, fields)
     appointment.updated_at = utcnow()
-    appointment.confirmed_at = None
+    # Someone else moved it: the patient is asked again.
+    appointment.confirmed_at = utcnow() if actor.id == appointment.patient_id else None
     schedule_appointment(appointment, now or utcnow())
     audit_action(actor, appointment.patient, "write", "appointment", appointment.id)
     db.session.commit()
@@ -195,6 +207,8 @@ def respond_to_proposal(actor: User, appointment: Appointment, accept: bool,
         raise Conflict(_("This proposal has already been answered."))
     appointment.status = "accepted" if accept else "declined"
     appointment.updated_at = utcnow()
+    if accept:  # accepting is saying "I will be there"
+        appointment.confirmed_at = appointment.updated_at
     schedule_appointment(appointment, now or utcnow())
     audit_action(actor, appointment.patient, "accept" if accept else "decline", "appointment",
            appointment.id)

@@ -79,7 +79,13 @@ def parse_local_datetime(value: str | None, tz: str, field: str) -> datetime:
         local = local.astimezone(recurrence.zone(tz)).replace(tzinfo=None)
     if not 2000 <= local.year <= 2100:
         raise UserError(_("Please give a date between 2000 and 2100."), field=field)
-    return recurrence.to_utc(local.replace(second=0, microsecond=0), tz)
+    local = local.replace(second=0, microsecond=0)
+    utc = recurrence.to_utc(local, tz)
+    if recurrence.to_local(utc, tz) != local:
+        # The hour skipped when the clocks go forward: it would silently become another time.
+        raise UserError(_("%(time)s does not exist on that day: the clocks go forward. "
+                          "Please choose another time.", time=f"{local:%H:%M}"), field=field)
+    return utc
 
 
 

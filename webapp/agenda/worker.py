@@ -179,10 +179,11 @@ def payload_for(delivery: Delivery, details: bool | None = None) -> dict:
     with force_locale(language):
         if delivery.kind == "appointment":
             appt = delivery.appointment
-            # The patient confirms from the notification; a relative reminded too is told
-            # whose appointment it is and has nothing to confirm.
+            # The patient confirms from the notification (unless already confirmed); a
+            # relative reminded too is told whose appointment it is and has nothing to confirm.
             for_patient = delivery.recipient_id == appt.patient_id
-            if for_patient:
+            to_confirm = for_patient and appt.confirmed_at is None
+            if to_confirm:
                 data["token"] = action_token(delivery.id)
             return notification(
                 user, kind="appointment", url=f"/agenda/appointments/{appt.id}",
@@ -191,7 +192,7 @@ def payload_for(delivery: Delivery, details: bool | None = None) -> dict:
                     "%(name)s: %(title)s", name=appt.patient.display_name, title=appt.title)),
                 body=text(lambda: " · ".join(x for x in (
                     _local_day_time(appt.starts_at, user), appt.place) if x)),
-                actions=[("confirm", _l("Confirm"))] if for_patient else [], data=data)
+                actions=[("confirm", _l("Confirm"))] if to_confirm else [], data=data)
         reminder = delivery.reminder
         tag = f"reminder-{reminder.id}-{delivery.occurrence_at:%Y%m%d%H%M}"
         url = f"/agenda/reminders/{reminder.id}"

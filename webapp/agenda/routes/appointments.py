@@ -76,6 +76,7 @@ def create_appointment():
 def _appointment_page(appt, notice=None):
     return render("agenda/appointment.html", "agenda/_appointment.html",
                   **page_context(appt.patient, appointment=appt, notice=notice,
+                                 over=appt.ends_at <= services.utcnow(),
                                  can_watch=policy.can(current_user, "appointment.watch", appt),
                                  watch=services.appointment_watch_of(current_user, appt)))
 
