@@ -57,6 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
     import importlib
     import importlib.util
 
+    from .ids import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     for name in BLUEPRINTS:
         package = importlib.import_module(f"{__name__}.{name}")
         app.register_blueprint(package.bp)

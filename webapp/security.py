@@ -1,8 +1,8 @@
-"""Response headers every page carries, and the Flask-Login wiring."""
+"""Response headers every page carries, input no view should see, and the Flask-Login wiring."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -33,6 +33,15 @@ def _headers(response):
     if response.mimetype == "text/html" or request.path.startswith(("/chat", "/circle", "/agenda")):
         h.setdefault("Cache-Control", "no-store")
     return response
+
+
+def _refuse_nul():
+    """Nobody types a NUL character, and PostgreSQL cannot store one in text: a form or query
+    string that carries one is refused whole (400), before any view sees it."""
+    for source in (request.args, request.form):
+        for values in source.listvalues():
+            if any("\x00" in value for value in values):
+                abort(400)
 
 
 def _user_id_of(alternative_id: str) -> int | None:
@@ -70,4 +79,5 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
+    app.before_request(_refuse_nul)
     app.after_request(_headers)

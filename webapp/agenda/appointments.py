@@ -17,6 +17,7 @@ from .. import policy
 from ..accounts.models import User
 from ..errors import Conflict, UserError
 from ..extensions import db
+from ..ids import to_id
 from .common import (
     DEFAULT_OFFSETS,
     MAX_APPOINTMENT_HOURS,
@@ -52,7 +53,7 @@ def parse_offsets(values) -> list[int]:
         raw = str(raw).strip()
         if raw == "":
             continue
-        if not raw.lstrip("-").isdigit() or len(raw) > 7:
+        if not raw.lstrip("-").isdecimal() or len(raw) > 7:
             raise UserError(_("“%(value)s” is not a number of minutes.", value=raw[:10]),
                             field="offsets")
         minutes = int(raw)
@@ -108,10 +109,10 @@ def _validated_appointment(actor: User, patient: User, data: AppointmentInput) -
     professional = None
     pid = (data.professional_id or "").strip()
     if pid:
-        if not pid.isdigit():
+        if to_id(pid) is None:
             raise UserError(_("Please choose a professional from the list."),
                             field="professional_id")
-        professional = db.session.get(User, int(pid))
+        professional = db.session.get(User, to_id(pid))
         if professional is None or professional not in circle_professionals(patient):
             raise UserError(_("This professional is not in the care circle."),
                             field="professional_id")

@@ -16,6 +16,7 @@ from .. import policy
 from ..accounts.models import User
 from ..errors import NotFound
 from ..extensions import db
+from ..ids import to_id
 from .common import (
     audit_action,
     utcnow,
@@ -64,9 +65,10 @@ def feed_by_token(token: str) -> CalendarFeed:
     """The feed this secret names; NotFound for anything else (revoked, regenerated, forged)."""
     token = (token or "").strip()
     head, _sep, _mac = token.partition("-")
-    if not head.isdigit() or len(token) > 80:
+    feed_id = to_id(head)
+    if feed_id is None or len(token) > 80:
         raise NotFound(_("This calendar link does not exist."))
-    feed = db.session.get(CalendarFeed, int(head))
+    feed = db.session.get(CalendarFeed, feed_id)
     if feed is None or not hmac.compare_digest(_feed_token(feed), token):
         raise NotFound(_("This calendar link does not exist."))
     if not feed.user.is_active:

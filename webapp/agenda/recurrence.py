@@ -107,11 +107,11 @@ def normalise(raw: str, dtstart: datetime) -> str:
             raise UserError(_("This repeat rule is not valid: unknown frequency."),
                             field="rrule")
         if "COUNT" in parts:
-            if not parts["COUNT"].isdigit() or not 1 <= int(parts["COUNT"]) <= MAX_COUNT:
+            if not parts["COUNT"].isdecimal() or not 1 <= int(parts["COUNT"]) <= MAX_COUNT:
                 raise UserError(_("COUNT must be between 1 and %(n)d.", n=MAX_COUNT),
                                 field="rrule")
         if "INTERVAL" in parts:
-            if not parts["INTERVAL"].isdigit() or not 1 <= int(parts["INTERVAL"]) <= MAX_INTERVAL:
+            if not parts["INTERVAL"].isdecimal() or not 1 <= int(parts["INTERVAL"]) <= MAX_INTERVAL:
                 raise UserError(_("INTERVAL must be between 1 and %(n)d.", n=MAX_INTERVAL),
                                 field="rrule")
         if "COUNT" in parts and "UNTIL" in parts:
@@ -283,10 +283,10 @@ def builder_fields(text: str, dtstart: datetime) -> dict | None:
         if {k: v for k, v in p.items() if k not in ("BYHOUR", "BYMINUTE")} != shared:
             return None
         minute = p.get("BYMINUTE", "")
-        if not minute.isdigit() or not p.get("BYHOUR"):
+        if not minute.isdecimal() or not p.get("BYHOUR"):
             return None
         times += [f"{int(h):02d}:{int(minute):02d}" for h in p["BYHOUR"].split(",")
-                  if h.isdigit()]
+                  if h.isdecimal()]
     freq = shared.pop("FREQ", None)
     until = shared.pop("UNTIL", None)
     fields = {"times": sorted(times), "start": dtstart.date().isoformat(), "until": "",

@@ -18,6 +18,7 @@ from .. import policy
 from ..accounts.models import User
 from ..errors import Conflict, UserError
 from ..extensions import db
+from ..ids import to_id
 from . import recurrence
 from .common import (
     CATCH_UP,
@@ -284,10 +285,10 @@ def snooze(actor: User, reminder: Reminder, occurrence_at: datetime,
 
 
 def parse_delay(value) -> int:
-    raw = str(value if value is not None else DEFAULT_WATCH_DELAY).strip()
-    if not raw.isdigit() or int(raw) not in WATCH_DELAYS:
+    delay = to_id(str(value if value is not None else DEFAULT_WATCH_DELAY))
+    if delay not in WATCH_DELAYS:
         raise UserError(_("Please choose a delay from the list."), field="delay")
-    return int(raw)
+    return delay
 
 
 def watch(actor: User, reminder: Reminder, delay_minutes, now: datetime | None = None

@@ -33,6 +33,8 @@ def _me():
 
 
 def _payload(data) -> dict:
+    # Handlers take (data=None, *_ignored): an event sent with no argument or with several
+    # is refused here like any other bad payload, instead of failing in the call.
     if not isinstance(data, dict):
         raise UserError(_("The request could not be understood."))
     return data
@@ -78,7 +80,7 @@ def disconnect(reason=None):
 
 
 @socketio.on("send_message", namespace=NS)
-def send_message(data):
+def send_message(data=None, *_ignored):
     data = _payload(data)
     user, conversation = _conversation(data)
     message, created = services.post_message(
@@ -94,7 +96,7 @@ def send_message(data):
 
 
 @socketio.on("sync", namespace=NS)
-def sync(data):
+def sync(data=None, *_ignored):
     """Replay: everything after the last message id the device has, in server order."""
     data = _payload(data)
     user = _me()
@@ -122,7 +124,7 @@ def sync(data):
 
 
 @socketio.on("typing", namespace=NS)
-def typing(data):
+def typing(data=None, *_ignored):
     data = _payload(data)
     user, conversation = _conversation(data, "conversation.write")
     socketio.emit(
@@ -143,12 +145,12 @@ def _mark(data, kind: str):
 
 
 @socketio.on("delivered", namespace=NS)
-def delivered(data):
+def delivered(data=None, *_ignored):
     return _mark(data, "delivered")
 
 
 @socketio.on("read", namespace=NS)
-def read(data):
+def read(data=None, *_ignored):
     return _mark(data, "read")
 
 

@@ -13,6 +13,7 @@ from ..accounts.models import User
 from ..errors import UserError
 from ..extensions import db
 from ..htmx import redirect_to, render, wants_fragment
+from ..ids import to_id
 from . import bp, services
 
 
@@ -137,7 +138,7 @@ def new():
         people=people,
         error=error,
         subject=request.form.get("subject", ""),
-        chosen={int(x) for x in request.form.getlist("members") if x.isdigit()},
+        chosen={to_id(x) for x in request.form.getlist("members")} - {None},
     )
 
 

@@ -24,6 +24,7 @@ from ..core.banners import banner_provider
 from ..errors import UserError
 from ..extensions import db, limiter
 from ..htmx import redirect_to, render
+from ..ids import to_id
 from . import bp, services
 from .labels import scope_labels as _scope_labels
 from .models import SCOPES, Notice
@@ -234,10 +235,10 @@ def add_professional():
 
 
 def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise UserError(_("The request could not be understood.")) from None
+    number = to_id(value)
+    if number is None:
+        raise UserError(_("The request could not be understood."))
+    return number
 
 
 @bp.post("/grants/<int:grant_id>")

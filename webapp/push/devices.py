@@ -159,6 +159,8 @@ def renew(old_endpoint, old_auth, data) -> bool:
     """
     if not isinstance(old_endpoint, str) or not isinstance(old_auth, str) or not old_endpoint:
         return False
+    if not old_endpoint.isascii():  # endpoints are URLs; a lone surrogate cannot be queried
+        return False
     sub = db.session.scalar(select(PushSubscription).filter_by(endpoint=old_endpoint))
     if sub is None:
         return False
@@ -182,7 +184,7 @@ def renew(old_endpoint, old_auth, data) -> bool:
 
 def unsubscribe(user, endpoint) -> bool:
     """Forget this browser (called when it turns notifications off). True if it was known."""
-    if not isinstance(endpoint, str) or not endpoint:
+    if not isinstance(endpoint, str) or not endpoint or not endpoint.isascii():
         raise UserError(_("This browser sent an invalid notification address. Nothing was saved."))
     result = db.session.execute(delete(PushSubscription).where(
         PushSubscription.user_id == user.id, PushSubscription.endpoint == endpoint))

@@ -27,7 +27,8 @@ def make_action_token(purpose: str, data: dict) -> str:
 
 def read_action_token(purpose: str, token, max_age: int) -> dict | None:
     """The signed data if the token is genuine, for this purpose, and younger than max_age."""
-    if not isinstance(token, str) or not token or len(token) > 2000:
+    # Tokens are ASCII: anything else (a lone surrogate cannot even be encoded) is not one.
+    if not isinstance(token, str) or not token or len(token) > 2000 or not token.isascii():
         return None
     try:
         data = _serializer(purpose).loads(token, max_age=max_age)

@@ -72,7 +72,7 @@ def submit(write, form_again):
 
 def form_echo() -> dict:
     data = request.form.to_dict()
-    data["offsets"] = [int(x) for x in request.form.getlist("offsets") if x.isdigit()]
+    data["offsets"] = [int(x) for x in request.form.getlist("offsets") if x.isdecimal()]
     data["weekdays"] = request.form.getlist("weekdays")
     data["times"] = request.form.getlist("times")
     return data

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from ...errors import NotFound, UserError
 from ...extensions import db
+from ...ids import to_id
 from ..presence import presence
 
 NAMESPACE = "/chat"
@@ -127,15 +128,8 @@ def clean_client_id(client_id) -> str:
 
 def parse_id(value) -> int:
     """A positive database id from a form field, a query string or a socket payload."""
-    if isinstance(value, bool):
-        raise NotFound(_("This conversation does not exist."))
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.isdigit() and len(value) < 12:
-        number = int(value)
-    else:
-        raise NotFound(_("This conversation does not exist."))
-    if number <= 0 or number > 2**31 - 1:
+    number = to_id(value)
+    if number is None:
         raise NotFound(_("This conversation does not exist."))
     return number
 
@@ -143,13 +137,10 @@ def parse_id(value) -> int:
 def parse_optional_id(value) -> int | None:
     if value in (None, "", 0, "0"):
         return None
-    if isinstance(value, bool):
+    number = to_id(value)
+    if number is None:
         raise UserError(_("The request could not be understood."))
-    if isinstance(value, int) and 0 < value < 2**31:
-        return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 12 and 0 < int(value) < 2**31:
-        return int(value)
-    raise UserError(_("The request could not be understood."))
+    return number
 
 
 # ---- Shared by the writes ------------------------------------------------------------
