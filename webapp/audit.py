@@ -14,12 +14,15 @@ patient's own reads are not history and are skipped.
 `action` is a short verb ("read", "write", "delete", "grant", ...); `object_type` names the
 object ("message", "conversation", "appointment", "document", "summary", "grant", ...). Its
 kind of data (the filter on the Activity page) is derived from it, see KINDS.
+
+The Activity page reads `entries()`: every row, with a run of the same read repeated by the
+same person within a few minutes shown as one line and a count (nothing is dropped).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ForeignKey, Index, String, event, func, or_, tuple_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -211,6 +214,62 @@ def history(patient_id: int, *, mine: bool, filters: Filters | None = None,
         q = q.where(tuple_(AccessEvent.at, AccessEvent.id) < tuple_(at, row_id))
     q = q.order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(limit)
     return list(db.session.scalars(q))
+
+
+# Browsing re-reads the same thing many times a minute (each agenda day, each poll of a
+# conversation). Every read stays recorded; the page shows a run of them as one line.
+REPEAT_WINDOW = timedelta(minutes=10)
+
+
+def _read_key(row: AccessEvent) -> tuple | None:
+    """What makes two reads "the same read again"; None for anything that is not a read."""
+    if row.action != "read" or row.actor_id is None:
+        return None
+    return (row.actor_id, row.acting_as, row.object_type, row.object_id, row.on_behalf_of_id,
+            row.emergency, row.device)
+
+
+class Entry:
+    """One line of the Activity page: a row, or a run of the same read by the same person
+    within REPEAT_WINDOW. `row` is the newest, `oldest` the run's first read."""
+
+    def __init__(self, row: AccessEvent):
+        self.row = self.oldest = row
+        self.count = 1
+
+    def absorbs(self, older: AccessEvent) -> bool:
+        key = _read_key(self.row)
+        return key is not None and key == _read_key(older) and \
+            self.row.at - older.at <= REPEAT_WINDOW
+
+    def add(self, older: AccessEvent) -> None:
+        self.oldest = older
+        self.count += 1
+
+
+def entries(patient_id: int, *, mine: bool, filters: Filters | None = None,
+            before: tuple[datetime, int] | None = None, limit: int = PAGE_SIZE
+            ) -> tuple[list[Entry], tuple[datetime, int] | None]:
+    """One page of the Activity page's lines, newest first, and the cursor of the next page
+    (None when this is the last). Only consecutive identical reads are folded, so the lines
+    keep the order things happened in; writes are never folded. A run never spans two pages:
+    the cursor is the (at, id) of the oldest row of the page's last line."""
+    batch_size = max(limit * 5, 100)
+    lines: list[Entry] = []
+    cursor = before
+    while True:
+        rows = history(patient_id, mine=mine, filters=filters, before=cursor, limit=batch_size)
+        for row in rows:
+            if lines and lines[-1].absorbs(row):
+                lines[-1].add(row)
+            elif len(lines) == limit:
+                last = lines[-1].oldest
+                return lines, (last.at, last.id)
+            else:
+                lines.append(Entry(row))
+        if len(rows) < batch_size:
+            return lines, None
+        cursor = (rows[-1].at, rows[-1].id)
 
 
 def people_in_history(patient_id: int) -> list[tuple[int, str]]:

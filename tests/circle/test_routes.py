@@ -267,11 +267,11 @@ def test_circle_screens_speak_french(app, client, granted, login, make_user):
 
 
 def test_every_recorded_action_has_a_label_in_the_access_history(app):
-    """The history shows an action by its label in the reader's language, never the raw word
+    """The history shows an action by a sentence in the reader's language, never the raw word
     the code records: every action any domain records has one."""
     from pathlib import Path
 
-    from webapp.circle import labels
+    from webapp.circle import activity_text
 
     recorded = set()
     call = re.compile(r"""(?:audit\.record|audit_action)\(\s*[^,]+,\s*[^,]+,\s*"""
@@ -281,4 +281,220 @@ def test_every_recorded_action_has_a_label_in_the_access_history(app):
             recorded.update(re.findall(r'"([a-z_]+)"', match.group(1)))
     assert {"read", "write", "watch", "taken", "propose", "forbid"} <= recorded
     with app.test_request_context():
-        assert recorded - set(labels.action_labels()) == set()
+        assert recorded - set(activity_text.sentences()) == set()
+
+
+# ---- A refused change to someone's access: that person stays open, the message focused ----
+
+def _li(html: str, grant_id: int) -> str:
+    start = html.index(f'<li id="grant-{grant_id}"')
+    return html[start:html.index("</li>", start)]
+
+
+def test_a_refused_change_comes_back_open_with_the_message(app, client, granted, login):
+    login(client, granted.jeanne)
+    url = f"/circle/grants/{granted.claire_grant}"
+    # HTMX: only that person comes back, open, what was typed kept, the date field focused.
+    past = client.post(url, headers=HX, data={"scopes": ["messages"], "ends_on": "2020-01-01"})
+    assert past.status_code == 400
+    body = past.get_data(as_text=True)
+    assert "<html" not in body
+    assert body.lstrip().startswith(f'<li id="grant-{granted.claire_grant}"')
+    assert "<details open>" in body
+    error = f'id="grant-error-{granted.claire_grant}"'
+    assert re.search(rf'<p class="field-error" role="alert" {error}>The end date must be today',
+                     body)
+    date_input = re.search(r'<input type="date"[^>]*>', body).group(0)
+    assert 'value="2020-01-01"' in date_input and 'aria-invalid="true"' in date_input
+    assert "autofocus" in date_input and f"grant-error-{granted.claire_grant}" in date_input
+    assert f'hx-target="#grant-{granted.claire_grant}"' in body  # the next try swaps it again
+    # No scope at all: the first box takes focus, the boxes say what they were.
+    none = client.post(url, headers=HX, data={"ends_on": ""})
+    assert none.status_code == 400
+    body = none.get_data(as_text=True)
+    assert "<details open>" in body and "Choose at least one kind of access." in body
+    boxes = re.findall(r'<input type="checkbox"[^>]*>', body)
+    assert "autofocus" in boxes[0] and not any("checked" in b for b in boxes)
+    assert all(f'aria-describedby="grant-error-{granted.claire_grant}"' in b for b in boxes)
+    # Without JavaScript: the whole page, only that person open, the same message.
+    page = client.post(url, data={"scopes": ["messages"], "ends_on": "2020-01-01"})
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    assert "<html" in html
+    assert "<details open>" in _li(html, granted.claire_grant)
+    assert "role=\"alert\"" in _li(html, granted.claire_grant)
+    assert "<details open>" not in _li(html, granted.nadia_grant)
+    with app.app_context():
+        row = db.session.get(Grant, granted.claire_grant)
+        assert (row.scopes, row.ends_at) == ("messages,agenda", None)  # nothing saved
+
+
+def test_a_refused_change_speaks_french(app, client, granted, login):
+    with app.app_context():
+        get(granted.jeanne).language = "fr"
+        db.session.commit()
+    login(client, granted.jeanne)
+    body = client.post(f"/circle/grants/{granted.claire_grant}", headers=HX,
+                       data={"scopes": ["messages"], "ends_on": "2020-01-01"}
+                       ).get_data(as_text=True)
+    assert "<details open>" in body
+    assert "La date de fin doit être aujourd’hui ou plus tard." in body
+
+
+def test_changing_an_access_revoked_meanwhile_says_so_on_top(app, client, granted, login):
+    login(client, granted.jeanne)
+    with app.app_context():
+        services.revoke_grant(get(granted.jeanne), granted.claire_grant)
+    url = f"/circle/grants/{granted.claire_grant}"
+    # HTMX: nothing to reopen; the circle reloads with the message.
+    swapped = client.post(url, headers=HX, data={"scopes": ["messages"]})
+    assert swapped.status_code == 410 and swapped.headers["HX-Redirect"] == "/circle/"
+    assert "This access was revoked" in client.get("/circle/").get_data(as_text=True)
+    # Without JavaScript: the page, the message at the top.
+    page = client.post(url, data={"scopes": ["messages"]})
+    assert page.status_code == 410
+    assert re.search(r'<p class="flash flash--error" role="alert"[^>]*>This access was revoked',
+                     page.get_data(as_text=True))
+
+
+# ---- After creating an invitation code, a reload never fails ------------------------------
+
+def test_reloading_after_creating_a_code_lands_on_the_circle(app, client, people, login):
+    login(client, people.jeanne)
+    boosted = {**HX, "HX-Boosted": "true"}  # the form is boosted: the bar shows its address
+    created = client.post("/circle/invitations", headers=boosted,
+                          data={"label": "Claire", "scopes": ["messages"]})
+    assert created.status_code == 200
+    html = created.get_data(as_text=True)
+    assert 'id="invitation-code"' in html and "shown only once" in html
+    for headers in ({}, boosted):
+        reload = client.get("/circle/invitations", headers=headers)
+        assert reload.status_code == 302
+        assert reload.headers["Location"] == "/circle/"
+    page = client.get("/circle/invitations", follow_redirects=True)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "an invitation code is shown only once" in html  # why the code is not there
+    assert 'id="invitation-code"' not in html  # only its hash is kept
+    assert "Claire" in html and "Cancel the invitation" in html  # still listed, cancellable
+    # Only the patient has invitations to come back to.
+    claire = login(app.test_client(), people.claire)
+    assert claire.get("/circle/invitations").status_code == 403
+
+
+def test_reloading_after_creating_a_code_speaks_french(app, client, people, login):
+    with app.app_context():
+        get(people.jeanne).language = "fr"
+        db.session.commit()
+    login(client, people.jeanne)
+    client.post("/circle/invitations", data={"label": "Claire", "scopes": ["messages"]})
+    html = client.get("/circle/invitations", follow_redirects=True).get_data(as_text=True)
+    assert "Par sécurité, un code d’invitation ne s’affiche qu’une fois." in html
+    assert "Cette action n’est pas autorisée" not in html
+
+
+# ---- Dates read like the rest of the app, in the reader's language -------------------------
+
+MONTHS = {"en": ["January", "February", "March", "April", "May", "June", "July", "August",
+                 "September", "October", "November", "December"],
+          "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                 "septembre", "octobre", "novembre", "décembre"]}
+
+
+def _set_language(app, user, language):
+    with app.app_context():
+        get(user).language = language
+        db.session.commit()
+
+
+def test_end_dates_are_written_out_not_iso(app, client, granted, login):
+    from datetime import date
+
+    day = date(services.now().year + 1, 11, 29)
+    with app.app_context():
+        services.change_grant(get(granted.jeanne), granted.claire_grant, "messages",
+                              services.parse_end_date(day.isoformat(), "Europe/Paris"))
+    login(client, granted.jeanne)
+    for language, until in (("en", "Until"), ("fr", "Jusqu’au")):
+        _set_language(app, granted.jeanne, language)
+        html = client.get("/circle/").get_data(as_text=True)
+        assert f"{until} 29 {MONTHS[language][10]} {day.year}" in html
+        assert f"{until} {day.isoformat()}" not in html
+        assert f'value="{day.isoformat()}"' in html  # the date field still takes ISO
+    # The relative reads her own end date the same way.
+    claire = login(app.test_client(), granted.claire)
+    html = claire.get("/circle/").get_data(as_text=True)
+    assert f"Until 29 November {day.year}" in html and day.isoformat() not in html
+
+
+def test_invitation_expiry_reads_like_the_agenda(app, client, people, login):
+    from zoneinfo import ZoneInfo
+
+    login(client, people.jeanne)
+    with app.app_context():
+        row, _code = services.create_invitation(get(people.jeanne), "Claire", "messages", None)
+        expires = row.expires_at
+    local = expires.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("Europe/Paris"))
+    days = {"en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            "fr": ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]}
+    months = {"en": MONTHS["en"], "fr": ["janv.", "févr.", "mars", "avr.", "mai", "juin",
+                                         "juil.", "août", "sept.", "oct.", "nov.", "déc."]}
+    for language in ("en", "fr"):
+        _set_language(app, people.jeanne, language)
+        html = client.get("/circle/").get_data(as_text=True)
+        month = months[language][local.month - 1]
+        month = month[:3] if language == "en" else month
+        expected = (f"{days[language][local.weekday()]} {local.day} {month}, "
+                    f"{local:%H:%M}")
+        valid = "Valid until" if language == "en" else "Valable jusqu’au"
+        assert f"{valid} {expected}" in html, re.findall(rf"{valid}[^<]*", html)
+        assert not re.search(rf"{valid} \d+/\d+/\d+", html)  # never 12/6/26
+        assert " AM" not in html and " PM" not in html
+
+
+def test_emergency_end_reads_like_the_agenda(app, client, people, login):
+    paul = login(app.test_client(), people.paul)
+    opened = paul.post(f"/circle/patients/{people.jeanne.id}/emergency",
+                       data={"reason": "Fall at home, unconscious"})
+    summary = paul.get(opened.headers["Location"]).get_data(as_text=True)
+    assert re.search(r"Emergency access, until (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} "
+                     r"[A-Z][a-z]{2}, \d\d:\d\d\.", summary)
+    mine = paul.get("/circle/").get_data(as_text=True)
+    assert re.search(r"Emergency access until (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} "
+                     r"[A-Z][a-z]{2}, \d\d:\d\d<", mine)
+
+
+# ---- Wording: the join page and a professional's request ----------------------------------
+
+def test_join_page_names_the_field_without_guessing_a_gender(app, client, people):
+    with app.app_context():
+        _row, code = services.create_invitation(get(people.jeanne), "Claire", "messages", None)
+    french = {"Accept-Language": "fr"}
+    html = client.get(f"/circle/join?code={code}", headers=french).get_data(as_text=True)
+    assert "Votre nom, tel qu’il s’affichera pour Jeanne Martin" in html
+    assert "le verra" not in html
+    html = client.get("/circle/join", headers=french).get_data(as_text=True)
+    assert "Votre nom, tel qu’il s’affichera dans l’entourage" in html
+    english = {"Accept-Language": "en"}
+    html = app.test_client().get(f"/circle/join?code={code}",
+                                 headers=english).get_data(as_text=True)
+    assert "Your name, as it will be shown to Jeanne Martin" in html
+    fragment = app.test_client().get(f"/circle/join?code={code}", headers={**english, **HX})
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert "as it will be shown to Jeanne Martin" in fragment.get_data(as_text=True)
+
+
+def test_a_professionals_request_says_what_they_ask_for(app, client, people, login):
+    login(client, people.paul)
+    html = client.get(f"/circle/patients/find?email={people.jeanne.email}").get_data(
+        as_text=True)
+    assert "<legend>What you are asking for</legend>" in html
+    assert "What they can see" not in html
+    _set_language(app, people.paul, "fr")
+    html = client.get(f"/circle/patients/find?email={people.jeanne.email}").get_data(
+        as_text=True)
+    assert "<legend>Ce que vous demandez</legend>" in html
+    # The patient, giving access, still reads what the other person will see.
+    login(app.test_client(), people.jeanne)
+    page = login(app.test_client(), people.jeanne).get("/circle/").get_data(as_text=True)
+    assert "<legend>What they can see</legend>" in page

@@ -204,6 +204,31 @@ def test_end_dates(app_ctx):
             services.parse_end_date(bad, "Europe/Paris")
 
 
+def test_last_day_is_the_day_the_patient_chose(app_ctx, granted):
+    """What the circle shows ("Until …") and puts back in the date field is the day typed, in
+    the patient's zone, whatever the season, never the UTC instant."""
+    from datetime import date
+
+    year = services.now().year + 1
+    for typed in (f"{year}-03-29", f"{year}-07-14", f"{year}-10-25", f"{year}-12-31"):
+        for zone in ("Europe/Paris", "America/New_York", "Pacific/Auckland"):
+            ends = services.parse_end_date(typed, zone)
+            assert services.last_day(ends, zone) == date.fromisoformat(typed)
+    assert services.last_day(None, "Europe/Paris") is None
+    # An unknown zone stored on an account falls back to Paris, as parse_end_date does.
+    ends = services.parse_end_date(f"{year}-07-14", "Nowhere/Atlantis")
+    assert services.last_day(ends, "Nowhere/Atlantis") == date(year, 7, 14)
+
+
+def test_listed_grant_is_one_the_circle_shows(app_ctx, granted):
+    jeanne = get(granted.jeanne)
+    assert services.listed_grant(jeanne, granted.claire_grant).id == granted.claire_grant
+    assert services.listed_grant(get(granted.olga), granted.claire_grant) is None  # not hers
+    assert services.listed_grant(jeanne, 987654) is None
+    services.revoke_grant(jeanne, granted.claire_grant)
+    assert services.listed_grant(jeanne, granted.claire_grant) is None
+
+
 def test_directory_search_and_blocks(app_ctx, people):
     jeanne = get(people.jeanne)
     names = lambda q: [u.display_name for u in services.directory(jeanne, q)]  # noqa: E731

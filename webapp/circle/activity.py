@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from .. import audit, policy
 from ..accounts.models import User
 from ..htmx import render
-from . import bp, labels, services
+from . import activity_text, bp, labels, services
 
 PERIODS = {"7d": 7, "30d": 30, "365d": 365}
 
@@ -50,16 +50,13 @@ def activity():
     policy.require(current_user, "audit.read", patient)
     mine = request.args.get("tab") == "mine"
     filters, chosen = _activity_filters(patient)
-    rows = audit.history(patient.id, mine=mine, filters=filters,
-                         before=_cursor(request.args.get("before")),
-                         limit=audit.PAGE_SIZE + 1)
-    more = len(rows) > audit.PAGE_SIZE
-    rows = rows[:audit.PAGE_SIZE]
-    next_cursor = f"{rows[-1].at.isoformat()}_{rows[-1].id}" if more and rows else None
-    context = dict(rows=rows, more=more, next_cursor=next_cursor, mine=mine, chosen=chosen,
+    entries, older = audit.entries(patient.id, mine=mine, filters=filters,
+                                   before=_cursor(request.args.get("before")))
+    next_cursor = f"{older[0].isoformat()}_{older[1]}" if older else None
+    context = dict(lines=activity_text.lines(patient.id, entries), more=bool(older),
+                   next_cursor=next_cursor, mine=mine, chosen=chosen,
                    people=audit.people_in_history(patient.id), kinds=labels.kind_labels(),
-                   periods=labels.period_labels(), action_labels=labels.action_labels(),
-                   role_labels=labels.role_labels(), device_labels=labels.device_labels())
+                   periods=labels.period_labels(), device_labels=labels.device_labels())
     fragment = "circle/_activity_rows.html" if request.args.get("before") else \
         "circle/_activity.html"
     return render("circle/activity.html", fragment, **context)

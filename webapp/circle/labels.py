@@ -20,18 +20,6 @@ def period_labels() -> dict[str, str]:
             "365d": _("Last 12 months")}
 
 
-def action_labels() -> dict[str, str]:
-    return {"read": _("viewed"), "write": _("wrote"), "create": _("created"),
-            "update": _("changed"), "delete": _("deleted"), "grant": _("gave access"),
-            "change": _("changed access"), "revoke": _("revoked access"),
-            "invite": _("invited"), "cancel": _("cancelled"), "accept": _("accepted"),
-            "decline": _("declined"), "block": _("blocked"), "unblock": _("unblocked"),
-            "open": _("opened with emergency access"), "allow": _("allowed"),
-            "forbid": _("switched off"), "export": _("exported"), "propose": _("proposed"),
-            "confirm": _("confirmed"), "taken": _("recorded as taken"), "snooze": _("snoozed"),
-            "watch": _("asked to be alerted"), "unwatch": _("stopped the alerts")}
-
-
 def role_labels() -> dict[str, str]:
     return {"patient": _("you"), "relative": _("relative"), "professional": _("professional"),
             "emergency": _("emergency access"), "admin": _("administrator")}

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import abort, current_app, flash, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -23,7 +22,7 @@ from ..accounts.models import User
 from ..core.banners import banner_provider
 from ..errors import UserError
 from ..extensions import db, limiter
-from ..htmx import redirect_to, render
+from ..htmx import redirect_to, render, wants_fragment
 from ..ids import to_id
 from . import bp, services
 from .labels import scope_labels as _scope_labels
@@ -38,23 +37,19 @@ def _zone() -> str:
     return getattr(current_user, "timezone", None) or current_app.config["DEFAULT_TIMEZONE"]
 
 
-def _last_day(ends_at: datetime | None) -> str:
-    """The last local day of access, for a date input (ends_at is the exclusive end)."""
-    if ends_at is None:
-        return ""
-    from zoneinfo import ZoneInfo
-
-    try:
-        zone = ZoneInfo(_zone())
-    except Exception:
-        zone = ZoneInfo("Europe/Paris")
-    local = ends_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone) - timedelta(seconds=1)
-    return local.date().isoformat()
-
-
 @bp.app_template_global("circle_last_day")
-def circle_last_day(ends_at):
-    return _last_day(ends_at)
+def circle_last_day(ends_at) -> str:
+    """The last local day of access, for a date input (YYYY-MM-DD)."""
+    day = services.last_day(ends_at, _zone())
+    return day.isoformat() if day else ""
+
+
+@bp.app_template_filter("circle_last_day_text")
+def circle_last_day_text(ends_at) -> str:
+    """The last local day of access for people to read, in their language, written like the
+    agenda's days ("29 November 2026", "29 novembre 2026"): never the raw ISO date."""
+    day = services.last_day(ends_at, _zone())
+    return format_date(day, "d MMMM y") if day else ""
 
 
 @banner_provider
@@ -97,7 +92,7 @@ def _ends_at():
 
 # ---- My circle (patient) / the patients I can act for (relative, professional) -----------
 
-def _circle_page(status: int = 200, **extra):
+def _circle_page(status: int = 200, fragment: str | None = None, **extra):
     patient = current_user
     at = services.now()
     context = dict(
@@ -108,7 +103,7 @@ def _circle_page(status: int = 200, **extra):
         now=at, form=MultiDict(), error=None, field=None, error_for=None,
     )
     context.update(extra)
-    return render("circle/index.html", status=status, **context)
+    return render("circle/index.html", fragment, status=status, **context)
 
 
 @bp.get("/")
@@ -131,6 +126,17 @@ def _refuse(exc: UserError, where: str, form=None):
     db.session.rollback()
     return _circle_page(status=exc.status, error=exc.message, field=exc.field, error_for=where,
                         form=form or request.form)
+
+
+@bp.get("/invitations")
+@login_required
+def invitations():
+    """Where a reload lands after creating a code (a boosted form leaves this address in the
+    bar): the circle page, saying why the code is not shown again (only its hash is kept)."""
+    policy.require(current_user, "circle.manage", current_user)
+    flash(_("For your safety, an invitation code is shown only once. If it was lost, cancel "
+            "the invitation below and create a new one."), "info")
+    return redirect_to(url_for("circle.index"))  # no anchor: the message is at the top
 
 
 @bp.post("/invitations")
@@ -247,8 +253,26 @@ def change_grant(grant_id: int):
     try:
         row = services.change_grant(current_user, grant_id, _form_scopes(), _ends_at())
     except UserError as exc:
-        return _refuse(exc, f"grant-{grant_id}")
+        return _refuse_change(exc, grant_id)
     return _back_to_circle(_("Access for %(name)s is updated.", name=row.grantee.display_name))
+
+
+def _refuse_change(exc: UserError, grant_id: int):
+    """A refused change reopens that person's section with what was typed and the message
+    focused: just that item for HTMX, the whole page otherwise. When the person is no longer
+    listed (revoked meanwhile, or not this patient's), the message goes at the top instead."""
+    db.session.rollback()
+    row = services.listed_grant(current_user, grant_id)
+    if row is not None:
+        return _circle_page(status=exc.status, fragment="circle/_grant.html", grant=row,
+                            error=exc.message, field=exc.field, error_for=f"grant-{grant_id}",
+                            form=request.form)
+    if wants_fragment():  # nothing to swap in: reload the circle, the message on top
+        flash(exc.message, "error")
+        response = redirect_to(url_for("circle.index"))
+        response.status_code = exc.status
+        return response
+    return _refuse(exc, "circle")
 
 
 @bp.post("/grants/<int:grant_id>/revoke")

@@ -88,6 +88,8 @@ OWN_ROWS = expect.owner_only().but(other_patient=NOT_FOUND)
 
 ROUTES = {
     "circle.index": Route("GET", "/circle/", expect.signed_in()),
+    # Where a reload lands after creating a code: a redirect to the circle page.
+    "circle.invitations": Route("GET", "/circle/invitations", expect.roles(PATIENTS)),
     "circle.invite": Route("POST", "/circle/invitations", expect.roles(PATIENTS),
                            data={"label": "Claire", "scopes": ["messages", "agenda"]}),
     "circle.cancel_invitation": Route(

@@ -3,7 +3,7 @@ changing and revoking it, and the expiry sweep."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
 
@@ -44,12 +44,7 @@ def parse_end_date(text: str | None, tz_name: str) -> datetime | None:
     except ValueError:
         raise UserError(_("Please give the end date as a date (YYYY-MM-DD)."),
                         field="ends_on") from None
-    from zoneinfo import ZoneInfo
-
-    try:
-        zone = ZoneInfo(tz_name or "Europe/Paris")
-    except Exception:  # an unknown zone name stored on an account: fall back, do not 500
-        zone = ZoneInfo("Europe/Paris")
+    zone = _zone(tz_name)
     # Access lasts through the whole chosen day, local time.
     local_end = (day + timedelta(days=1)).replace(tzinfo=zone)
     ends_at = local_end.astimezone(UTC).replace(tzinfo=None)
@@ -58,6 +53,25 @@ def parse_end_date(text: str | None, tz_name: str) -> datetime | None:
     if ends_at > now() + timedelta(days=366 * 5):
         raise UserError(_("The end date must be within five years."), field="ends_on")
     return ends_at
+
+
+def last_day(ends_at: datetime | None, tz_name: str) -> date | None:
+    """The last local day of access: the inverse of parse_end_date (ends_at is the exclusive
+    UTC end, the midnight after that day in the patient's zone)."""
+    if ends_at is None:
+        return None
+    zone = _zone(tz_name)
+    local = ends_at.replace(tzinfo=UTC).astimezone(zone) - timedelta(seconds=1)
+    return local.date()
+
+
+def _zone(tz_name: str | None):
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(tz_name or "Europe/Paris")
+    except Exception:  # an unknown zone name stored on an account: fall back, do not 500
+        return ZoneInfo("Europe/Paris")
 
 
 # ---- Grants --------------------------------------------------------------------------------
@@ -138,6 +152,13 @@ def grants_of(patient: User) -> list[Grant]:
         .order_by(User.role.desc(), User.display_name)
     ).all()
     return list(rows)
+
+
+def listed_grant(patient: User, grant_id: int) -> Grant | None:
+    """One of the grants grants_of lists (the patient's, not revoked), or None."""
+    return db.session.scalar(
+        db.select(Grant).where(Grant.id == grant_id, Grant.patient_id == patient.id,
+                               Grant.revoked_at.is_(None)))
 
 
 def sweep_expired(at: datetime | None = None) -> int:
