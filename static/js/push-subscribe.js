@@ -203,8 +203,8 @@
       return refreshDevices(root);
     }).catch(function (error) {
       if (error.state) {
+        // The "denied" state already says notifications are blocked: no second message.
         setState(root, error.state);
-        if (error.state === "denied") showError(root, errorNode.getAttribute("data-msg-denied"));
         return;
       }
       var message = error.serverMessage ||

@@ -94,16 +94,48 @@ def test_not_yet_asked_and_blocked_permission_are_explained(page, live_server):
     assert page.evaluate("() => Notification.permission") == "default"
     expect(page.get_by_role("button", name="Turn on notifications")).to_be_visible()
     # The person blocked notifications in the browser: say so and say where to change it.
+    _deny_notifications(page, live_server)
+    page.reload()
+    assert page.evaluate("() => Notification.permission") == "denied"
+    expect(page.get_by_text("Notifications are blocked for Health Space in this browser."
+                            )).to_be_visible()
+    expect(page.get_by_text("Allow them in the browser’s site settings")).to_be_visible()
+    expect(page.get_by_role("button", name="Turn on notifications")).to_be_hidden()
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
+
+
+def _deny_notifications(page, live_server) -> None:
     target = page.context.new_cdp_session(page).send("Target.getTargetInfo")
     page.context.browser.new_browser_cdp_session().send("Browser.setPermission", {
         "permission": {"name": "notifications"}, "setting": "denied",
         "origin": live_server.url, "browserContextId": target["targetInfo"]["browserContextId"]})
-    page.reload()
-    assert page.evaluate("() => Notification.permission") == "denied"
-    expect(page.get_by_text("Notifications are blocked for Health Space in this browser."
-                            ).first).to_be_visible()
+
+
+def test_each_message_shows_once_whatever_is_tapped(page, live_server):
+    """Tapping "Turn on" when the browser refuses, then "Send a test notification" again and
+    again: the page says that notifications are blocked, and that no device receives them,
+    once each (it used to say both twice)."""
+    sign_in_as_english_jeanne(page)
+    page.goto("/push/")
+    worker_ready(page)
+    main = page.locator("main")
+    blocked = "Notifications are blocked for Health Space in this browser."
+    no_device = "No device receives your notifications yet."
+    turn_on_first = "Turn on notifications on this device first."
+    _deny_notifications(page, live_server)  # the person refuses when the browser asks
+    page.get_by_role("button", name="Turn on notifications").click()
     expect(page.get_by_text("Allow them in the browser’s site settings")).to_be_visible()
-    expect(page.get_by_role("button", name="Turn on notifications")).to_be_hidden()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    assert main.inner_text().count(blocked) == 1
+    assert main.inner_text().count(no_device) == 1
+    for _ in range(3):
+        with page.expect_response("**/push/test"):
+            page.get_by_role("button", name="Send a test notification").click()
+        expect(page.locator("#push-devices")).to_contain_text(turn_on_first)
+        text = main.inner_text()
+        assert (text.count(blocked), text.count(no_device), text.count(turn_on_first)) == \
+            (1, 1, 1), text
     violations = axe_violations(page)
     assert violations == [], format_violations(violations)
 

@@ -168,10 +168,28 @@ def test_test_notification_round_trip(app, signed_in, patient, push_endpoint):
         assert db.session.get(PushSubscription, device["id"]).test_confirmed_at is not None
 
 
-def test_test_button_without_a_device_says_so(signed_in, push_endpoint):
-    html = signed_in.post("/push/test", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "No device receives your notifications yet. Turn them on first." in html
+def test_test_button_without_a_device_says_so_once(signed_in, push_endpoint):
+    """The list already says no device receives notifications: the answer says what to do,
+    without repeating it, in the fragment and in the full page alike."""
+    for headers in ({"HX-Request": "true"}, {}):
+        html = signed_in.post("/push/test", headers=headers).get_data(as_text=True)
+        assert ("<html" in html) is not bool(headers)
+        assert "Turn on notifications on this device first." in html
+        assert html.count("No device receives your notifications yet.") == 1
+        assert html.count('id="push-devices"') == 1
     assert push_endpoint.requests == []
+
+
+def test_test_button_without_a_device_in_french(app, client, login, make_user, push_endpoint):
+    login(client, make_user("patient", language="fr"))
+    html = client.post("/push/test", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Activez d’abord les notifications sur cet appareil." in html
+    assert html.count("Aucun appareil ne reçoit encore vos notifications.") == 1
+
+
+def test_the_blocked_message_is_written_once_in_the_page(signed_in):
+    html = signed_in.get("/push/").get_data(as_text=True)
+    assert html.count("Notifications are blocked for Health Space in this browser.") == 1
 
 
 def test_test_button_is_rate_limited_per_person(signed_in):
@@ -278,3 +296,23 @@ def test_a_failed_sign_out_everywhere_keeps_the_devices(app, client, login, pati
     with app.app_context():
         db.session.rollback()
         assert _count(app) == 1
+
+
+@pytest.mark.parametrize("language, shown", [("en", "Added on 5 Jan 2026, 07:24"),
+                                             ("fr", "Ajouté le 5 janv. 2026, 07:24")])
+def test_device_dates_are_24_hour_in_the_users_zone(app, client, login, make_user, push_endpoint,
+                                                    language, shown):
+    from datetime import datetime
+
+    user = make_user("patient", language=language)
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login(client, user)
+    _, device = _subscribe(client, push_endpoint)
+    with app.app_context():
+        row = db.session.get(PushSubscription, device["id"])
+        row.created_at = datetime(2026, 1, 5, 6, 24, 43)  # UTC; 07:24 in Paris
+        db.session.commit()
+    for headers in ({"HX-Request": "true"}, {}):
+        html = client.get("/push/devices", headers=headers).get_data(as_text=True)
+        assert shown in html, html
+        assert not re.search(r"\d:\d\d(:\d\d)?\s?[AP]M", html) and "07:24:43" not in html

@@ -107,7 +107,8 @@ def preferences():
 def send_test():
     policy.require(current_user, "account.manage_self", current_user)
     if not services.has_subscription(current_user):
-        result = _("No device receives your notifications yet. Turn them on first.")
+        # The list above already says no device receives them: say only what to do.
+        result = _("Turn on notifications on this device first.")
     else:
         sent = services.send_test(current_user)
         if sent:
