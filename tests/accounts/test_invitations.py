@@ -271,3 +271,13 @@ def test_a_redemption_after_a_cancellation_is_refused_even_past_the_first_check(
                                        password="a long enough password")
         db.session.rollback()
         assert db.session.scalar(db.select(User.id).filter_by(email="late@example.test")) is None
+
+
+def test_code_dates_read_in_24_hour_time_without_ambiguity(app, client, make_user, login):
+    # "12/6/26, 7:23 AM" reads as 12 June in most of the world: the app's own style instead.
+    admin = make_user("admin", language="en")
+    login(client, admin)
+    client.post("/accounts/invitations", data={"role": "patient"})
+    page = client.get("/accounts/invitations").get_data(as_text=True)
+    assert re.search(r"Valid until \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", page)
+    assert " AM" not in page and " PM" not in page
