@@ -153,6 +153,16 @@ def test_no_alert_once_the_dose_is_taken(ctx, people):
     assert statuses("watch")[FIRST] == "skipped"
 
 
+def test_an_alert_made_unnecessary_early_is_not_listed_as_sent_before_its_time(ctx, people):
+    patient, _relative, reminder = _watch(people)
+    worker.tick(FIRST)
+    taken_at = FIRST + timedelta(minutes=5)
+    services.record_dose(patient, reminder, FIRST, now=taken_at)
+    listed = lambda now: [d.kind for d in services.deliveries_of(reminder, now=now)]  # noqa: E731
+    assert "watch" not in listed(taken_at)
+    assert "watch" in listed(FIRST + timedelta(minutes=60))
+
+
 def _lapse_unnoticed(patient, relative):
     """The grant's end date passed and the expiry sweep has not run yet: only the worker's
     own check stands between the relative and the next alert."""

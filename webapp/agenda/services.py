@@ -194,11 +194,15 @@ def upcoming_doses(reminder: Reminder, now: datetime, n: int = 5) -> list[tuple[
     return [(occ, occ in taken) for occ in upcoming]
 
 
-def deliveries_of(reminder: Reminder, limit: int = 10) -> list[Delivery]:
-    """Recent delivery outcomes (what was sent, missed, skipped), newest first."""
+def deliveries_of(reminder: Reminder, limit: int = 10, now: datetime | None = None
+                  ) -> list[Delivery]:
+    """Recent delivery outcomes (what was sent, missed, skipped), newest first. Only those
+    whose time has come: an alert made unnecessary by an early "Taken" is settled ahead of
+    its time, but it is not something that was sent."""
     return db.session.scalars(
         select(Delivery).where(Delivery.reminder_id == reminder.id,
-                               Delivery.status != "pending")
+                               Delivery.status != "pending",
+                               Delivery.due_at <= (now or utcnow()))
         .order_by(Delivery.due_at.desc()).limit(limit)
     ).all()
 
