@@ -39,7 +39,9 @@ def index():
 @bp.get("/home")
 @login_required
 def home():
-    return render("core/home.html")
+    from .home import collect
+
+    return render("core/home.html", items=collect(current_user))
 
 
 @bp.get("/healthz")
