@@ -35,7 +35,8 @@
     ["connect", "disconnect", "connect_error"].forEach(function (name) {
       socket.on(name, function (arg) { fire(name, arg); });
     });
-    ["new_message", "receipt", "typing", "closed", "list_changed", "unread_changed", "access_lost"]
+    ["new_message", "receipt", "typing", "closed", "list_changed", "unread_changed", "access_lost",
+     "members_changed"]
       .forEach(function (name) { socket.on(name, function (data) { fire(name, data); }); });
     socket.on("new_message", function (data) {
       if (String(data.author_id) !== me()) {

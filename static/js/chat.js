@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   var chat = null;        // the #chat section of the open conversation, if any
-  var typingTimer = null, lastTypingSent = 0, readTimer = null, listTimer = null;
+  var typingTimer = null, typingUser = null, lastTypingSent = 0, readTimer = null, listTimer = null;
+  var scrollPending = false;  // a conversation just opened: show its end once htmx is done
   var flushing = false, syncing = false;
   var MAX_TRIES = 3;
 
@@ -26,9 +27,34 @@
     var ids = $all(".msg[data-id]", list()).map(function (li) { return parseInt(li.getAttribute("data-id"), 10); });
     return ids.length ? Math.max.apply(null, ids) : 0;
   }
-  function dayKey(date) {
-    return date.getFullYear() + "-" + ("0" + (date.getMonth() + 1)).slice(-2) + "-" + ("0" + date.getDate()).slice(-2);
+
+  // Times and days in the reader's time zone (their setting, which the server uses for every
+  // other time in the app), 24-hour "HH:mm" in both languages like the agenda: not the
+  // device's zone, not the language's 12-hour clock.
+  var formats = {};
+  function parts(date, options, key) {
+    var zone = (chat && chat.getAttribute("data-time-zone")) || "";
+    var cacheKey = key + "|" + zone;
+    if (!formats[cacheKey]) {
+      var opts = Object.assign({}, options);
+      if (zone) opts.timeZone = zone;
+      try { formats[cacheKey] = new Intl.DateTimeFormat("en-GB", opts); }
+      catch (e) { formats[cacheKey] = new Intl.DateTimeFormat("en-GB", options); }  // unknown zone
+    }
+    var out = {};
+    formats[cacheKey].formatToParts(date).forEach(function (p) { out[p.type] = p.value; });
+    return out;
   }
+  function clock(date) {
+    var p = parts(date, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }, "clock");
+    return p.hour + ":" + p.minute;
+  }
+  function dayKey(date) {
+    var p = parts(date, { year: "numeric", month: "2-digit", day: "2-digit" }, "day");
+    return p.year + "-" + p.month + "-" + p.day;
+  }
+  // What the server counts: the trimmed text, in characters (not UTF-16 units).
+  function countOf(text) { return Array.from(text.trim()).length; }
 
   // ---- Placing server-rendered messages -------------------------------------------------
 
@@ -37,7 +63,7 @@
     if (time) {
       var date = new Date(time.getAttribute("datetime"));
       if (!isNaN(date)) {
-        time.textContent = date.toLocaleTimeString(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
+        time.textContent = clock(date);
         li.setAttribute("data-day", dayKey(date));
       }
     }
@@ -72,7 +98,8 @@
     var h = document.createElement("h2");
     h.className = "msg-day__label";
     var today = dayKey(new Date());
-    h.textContent = key === today ? str("today") : new Date(key + "T12:00:00").toLocaleDateString(document.documentElement.lang || undefined, { weekday: "long", day: "numeric", month: "long" });
+    // The key is already a day of the reader's zone: label that calendar day as it is.
+    h.textContent = key === today ? str("today") : new Date(key + "T12:00:00Z").toLocaleDateString(document.documentElement.lang || undefined, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" });
     li.appendChild(h);
     return li;
   }
@@ -128,9 +155,11 @@
     });
   }
 
+  // The end of the page, not "the composer's bottom edge at the bottom of the screen": the
+  // tab bar covers the bottom of the screen, and the body's bottom padding clears it.
   function scrollToEnd() {
-    var composer = document.getElementById("composer-area");
-    (composer || list()).scrollIntoView({ block: "end" });
+    var page = document.scrollingElement || document.documentElement;
+    window.scrollTo(0, page.scrollHeight);
   }
 
   // ---- Reading ------------------------------------------------------------------------
@@ -215,14 +244,21 @@
     }).catch(function () {}).then(function () { flushing = false; });
   }
 
+  function showError(textarea, message) {
+    var error = document.getElementById("composer-error");
+    if (error) error.textContent = message || "";
+    if (message) textarea.setAttribute("aria-invalid", "true");
+    else textarea.removeAttribute("aria-invalid");
+  }
+
   function submit(form) {
     var textarea = $("textarea[name=body]", form);
     var body = textarea.value.trim();
-    var error = document.getElementById("composer-error");
     var max = parseInt(form.getAttribute("data-max"), 10) || 4000;
-    if (!body) { textarea.focus(); return; }
-    if (body.length > max) { if (error) error.textContent = str("count", { n: body.length, max: max }); return; }
-    if (error) error.textContent = "";
+    // The server refuses these too; say so here, with its words, instead of doing nothing.
+    if (!body) { showError(textarea, str("empty")); textarea.focus(); return; }
+    if (countOf(body) > max) { showError(textarea, str("count", { n: countOf(body), max: max })); return; }
+    showError(textarea, "");
     var item = { client_id: newClientId(), conversation_id: convId(), body: body, created: Date.now(), tries: 0 };
     textarea.value = "";
     updateCounter(textarea);
@@ -238,8 +274,9 @@
     var form = textarea.form;
     if (!counter || !form) return;
     var max = parseInt(form.getAttribute("data-max"), 10) || 4000;
-    counter.textContent = str("count", { n: textarea.value.length, max: max });
-    counter.classList.toggle("composer__count--near", textarea.value.length > max * 0.9);
+    var n = countOf(textarea.value);
+    counter.textContent = str("count", { n: n, max: max });
+    counter.classList.toggle("composer__count--near", n > max * 0.9);
   }
 
   // ---- Page set-up (first load and every boosted navigation) ---------------------------
@@ -248,14 +285,34 @@
     var found = document.getElementById("chat");
     if (found !== chat) {
       chat = found;
+      if (!chat && "scrollRestoration" in history) history.scrollRestoration = "auto";
       if (chat) {
+        // This page shows its end on every opening: no restoring an old position on reload.
+        if ("scrollRestoration" in history) history.scrollRestoration = "manual";
+        trackTabbar();
         $all("#message-list .msg").forEach(localise);
         dedupeDays();
         scrollToEnd();
+        scrollPending = true;
         sync().then(flush);
         connectionNotice();
       }
     }
+  }
+
+  // The sticky composer sits right above the fixed tab bar, whose height is not a constant
+  // (large text, labels on two lines, the phone's safe area): measure it.
+  var tabbarSeen = null, tabbarObserver = null;
+  function trackTabbar() {
+    var bar = document.querySelector(".tabbar");
+    if (bar === tabbarSeen || !window.ResizeObserver) return;
+    tabbarSeen = bar;
+    if (tabbarObserver) tabbarObserver.disconnect();
+    if (!bar) return;
+    tabbarObserver = new ResizeObserver(function () {
+      document.documentElement.style.setProperty("--tabbar-height", bar.getBoundingClientRect().height + "px");
+    });
+    tabbarObserver.observe(bar);
   }
 
   function connectionNotice() {
@@ -288,6 +345,7 @@
   document.addEventListener("input", function (event) {
     if (!event.target.matches || !event.target.matches("form[data-composer] textarea")) return;
     updateCounter(event.target);
+    if (event.target.value.trim()) showError(event.target, "");
     var now = Date.now();
     if (now - lastTypingSent > 2500 && window.HSChat.connected() && event.target.value) {
       lastTypingSent = now;
@@ -302,6 +360,7 @@
       if (textarea) {
         textarea.value = (textarea.value ? textarea.value + " " : "") + quick.getAttribute("data-quick-reply");
         updateCounter(textarea);
+        showError(textarea, "");
         textarea.focus();
       }
       return;
@@ -326,6 +385,12 @@
   document.addEventListener("htmx:load", setUp);
   document.addEventListener("htmx:afterSettle", function (event) {
     setUp();
+    if (scrollPending && chat) {
+      scrollPending = false;
+      // A boosted navigation scrolls to the top right after this event ("show:top"): show
+      // the end once it has.
+      setTimeout(scrollToEnd, 0);
+    }
     if (event.target && event.target.id === "message-list" || (event.detail && event.detail.target && event.detail.target.closest && event.detail.target.closest("#message-list"))) {
       $all("#message-list .msg").forEach(function (li) { if (!li.hasAttribute("data-localised")) { localise(li); li.setAttribute("data-localised", ""); } });
       dedupeDays();
@@ -340,12 +405,17 @@
   whenReady(function () {
     if (!window.HSChat) return;
     setUp();
+    // A full page load has no settle: late layout (fonts, styles) may still move the end.
+    scrollPending = false;
+    window.addEventListener("load", function () { if (chat) scrollToEnd(); });
     window.HSChat.on("connect", function () { connectionNotice(); sync().then(flush); });
     window.HSChat.on("disconnect", connectionNotice);
     window.HSChat.on("new_message", function (data) {
       if (chat && data.conversation_id === convId()) {
         var atEnd = (window.innerHeight + window.scrollY) >= document.body.scrollHeight - 120;
         insertHtml(data.html);
+        // Their message is here: they are no longer typing it.
+        if (typingUser !== null && String(data.author_id) === typingUser) clearTyping();
         if (atEnd || String(data.author_id) === me()) scrollToEnd();
         if (String(data.author_id) !== me()) markRead();
       }
@@ -370,8 +440,9 @@
       if (!chat || data.conversation_id !== convId() || String(data.user_id) === me()) return;
       var el = document.getElementById("typing");
       el.textContent = str("typing", { name: data.name });
+      typingUser = String(data.user_id);
       clearTimeout(typingTimer);
-      typingTimer = setTimeout(function () { el.textContent = ""; }, 4000);
+      typingTimer = setTimeout(clearTyping, 4000);
     });
     window.HSChat.on("closed", function (data) {
       if (chat && data.conversation_id === convId() && window.htmx) {
@@ -389,9 +460,26 @@
       }
       refreshList();
     });
+    window.HSChat.on("members_changed", function (data) {
+      // Someone lost access: the header marks them and the composer says so. Only those two
+      // parts of the conversation are swapped (the draft and the scroll position stay).
+      if (chat && data.conversation_id === convId() && window.htmx && document.getElementById("chat-members")) {
+        htmx.ajax("GET", "/chat/" + convId(), {
+          target: "#chat-members", swap: "outerHTML", select: "#chat-members",
+          selectOOB: "#chat-access-notice"
+        });
+      }
+    });
     window.HSChat.on("list_changed", refreshList);
     window.HSChat.on("unread_changed", refreshList);
   });
+
+  function clearTyping() {
+    clearTimeout(typingTimer);
+    typingUser = null;
+    var el = document.getElementById("typing");
+    if (el) el.textContent = "";
+  }
 
   function refreshList() {
     var section = document.getElementById("conversation-list");

@@ -276,3 +276,51 @@ def test_french_speakers_read_the_chat_in_french(
         f"/chat/{conversation}/messages", data={"body": " ", "client_id": client_id()}
     )
     assert "Écrivez un message avant d’envoyer." in refused.get_data(as_text=True)
+
+
+def test_the_composer_refuses_blank_text_with_the_servers_words(
+    app, client, login, circle, conversation
+):
+    """The page hands its script the server's refusal, so a message of only spaces gets the
+    same clear message before any request (and the same one from the server without JS)."""
+    login(client, circle.patient)
+    page = client.get(f"/chat/{conversation}").get_data(as_text=True)
+    refused = client.post(
+        f"/chat/{conversation}/messages",
+        headers=HX,
+        data={"body": "   \n\t ", "client_id": client_id()},
+    )
+    assert refused.status_code == 400
+    assert "Write a message before sending." in refused.get_data(as_text=True)
+    assert 'data-str-empty="Write a message before sending."' in page
+    assert _count(app) == 0
+
+
+def test_the_page_names_the_zone_its_times_are_shown_in(app, client, login, circle, conversation):
+    """The script re-renders message times: in the reader's zone, like the server (and the
+    agenda), not in the phone's."""
+    from webapp.accounts.models import User
+
+    _post(app, circle.nurse, conversation, "Bonjour")
+    login(client, circle.patient)
+    for zone in (None, "America/Montreal"):
+        if zone:
+            with app.app_context():
+                db.session.get(User, circle.patient.id).timezone = zone
+                db.session.commit()
+        for headers in ({}, HX):
+            html = client.get(f"/chat/{conversation}", headers=headers).get_data(as_text=True)
+            assert f'data-time-zone="{zone or app.config["DEFAULT_TIMEZONE"]}"' in html
+
+
+def test_long_quick_replies_are_shortened_at_a_word(app, client, login, circle, conversation):
+    text = "Merci pour votre message, je reviens vers vous dans la journée sans faute."
+    login(client, circle.nurse)
+    client.post("/chat/quick-replies", data={"text": text})
+    for headers in ({}, HX):
+        html = client.get(f"/chat/{conversation}", headers=headers).get_data(as_text=True)
+        chip = re.search(r'data-quick-reply="([^"]+)">([^<]+)</button>', html)
+        assert chip and chip.group(1) == text
+        assert chip.group(2) == "Merci pour votre message, je reviens…"
+        # Outside the form that stays on screen: a long list must not cover the messages.
+        assert html.index('class="quick-replies"') < html.index('id="composer"')

@@ -97,3 +97,337 @@ def test_composer_refuses_over_long_text_and_counts(page):
     page.click("#composer button[type=submit]")
     assert "4001 / 4000" in page.locator("#composer-error").inner_text()
     assert page.locator("#message-list .msg--pending").count() == 0
+
+
+# ---- The phone layout: what only a browser shows ----------------------------------------
+
+CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
+PAUL = ("dr.lefevre@demo.healthspace.test", "paul-demo-2026")
+SMALL_PHONE = {"width": 320, "height": 640}
+
+
+def until(page, expression: str, seconds: float = 10):
+    """Poll `expression` (JS returning {ok, ...}) in the page; returns its last value."""
+    return page.evaluate(f"""async () => {{
+        const until = Date.now() + {int(seconds * 1000)};
+        for (;;) {{
+            const seen = ({expression})();
+            if (seen.ok || Date.now() > until) return seen;
+            await new Promise(resolve => setTimeout(resolve, 50));
+        }}
+    }}""")
+
+
+def save_settings(page, *, large_text=None, language=None) -> None:
+    """Change the signed-in person's settings through the Me page, as they would."""
+    page.goto("/accounts/me")
+    if large_text is not None and page.is_checked("#large_text") != large_text:
+        page.click("label[for=large_text]")
+    if language is not None:
+        page.select_option("#language", language)
+    page.click("#settings button[type=submit]")
+    if large_text is not None:
+        page.wait_for_function(
+            f"() => document.documentElement.classList.contains('large-text') === "
+            f"{'true' if large_text else 'false'}"
+        )
+    if language is not None:
+        page.wait_for_function(f"() => document.documentElement.lang === '{language}'")
+
+
+def open_conversation(page, subject: str) -> None:
+    """From the list, as people do (a boosted navigation), until the socket is connected."""
+    page.goto("/chat/")
+    page.get_by_role("link", name=subject).first.click()
+    page.wait_for_selector("#chat[data-conversation-id]")
+    page.wait_for_function("() => window.HSChat && window.HSChat.connected()")
+
+
+def make_long(page, at_least: int = 20) -> None:
+    """Enough long messages in the open conversation to fill several screens."""
+    missing = at_least - page.locator("#message-list .msg[data-id]").count()
+    if missing <= 0:
+        return
+    page.evaluate("""async (n) => {
+        const chat = document.querySelector('#chat');
+        const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
+        for (let i = 0; i < n; i++) {
+            const body = new URLSearchParams({
+                body: 'Point ' + i + ' : ' + 'la plaie cicatrise bien, à surveiller. '.repeat(4),
+                client_id: 'e2e-long-' + i + '-' + crypto.randomUUID().slice(0, 8)});
+            const r = await fetch('/chat/' + chat.dataset.conversationId + '/messages', {
+                method: 'POST', body, headers: {'X-CSRFToken': token, 'HX-Request': 'true'}});
+            if (!r.ok) throw new Error('post ' + r.status);
+        }
+    }""", missing)
+
+
+COMPOSER_PLACE = """() => {
+    const send = document.querySelector('#composer button[type=submit]').getBoundingClientRect();
+    const composer = document.querySelector('#composer').getBoundingClientRect();
+    const tabbar = document.querySelector('.tabbar').getBoundingClientRect();
+    const msgs = document.querySelectorAll('#message-list .msg[data-id]');
+    const last = msgs[msgs.length - 1].getBoundingClientRect();
+    const end = document.documentElement.scrollHeight - window.innerHeight;
+    return {aboveTabbar: composer.top >= 0 && composer.bottom <= tabbar.top + 0.5
+                         && send.bottom <= tabbar.top + 0.5,
+            atEnd: window.scrollY >= end - 1, lastAboveComposer: last.bottom <= composer.top + 0.5,
+            send: [send.top, send.bottom], composer: [composer.top, composer.bottom],
+            tabbar: tabbar.top, scrollY: window.scrollY, end};
+}"""
+# Opened: at its end, the newest message just above the composer, all of it above the tab bar.
+OPENED = "s => s.aboveTabbar && s.atEnd && s.lastAboveComposer"
+
+
+def composer_place(page, condition: str) -> dict:
+    """Where the composer is, once `condition` holds (or after 10 s: the caller asserts)."""
+    return until(page, f"() => {{ const s = ({COMPOSER_PLACE})(); s.ok = ({condition})(s);"
+                       " return s; }")
+
+
+@pytest.mark.parametrize(
+    "account, subject, large_text, scheme",
+    [
+        (PAUL, "Relais de soins", False, "light"),
+        (CLAIRE, "Pansement de la jambe", True, "dark"),
+    ],
+    ids=["professional", "relative-large-text-dark"],
+)
+def test_composer_is_above_the_tab_bar_in_a_long_conversation(
+    browser, live_server, account, subject, large_text, scheme
+):
+    """The Send button was under the fixed tab bar (and a boosted opening showed the top)."""
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="fr-FR",
+                                  timezone_id="Europe/Paris", color_scheme=scheme)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in_with_password(page, *account)
+        save_settings(page, large_text=large_text)
+        open_conversation(page, subject)
+        make_long(page)
+        for how in ("full load", "reload", "from the list"):
+            if how == "from the list":
+                open_conversation(page, subject)
+            else:
+                page.goto(page.url) if how == "full load" else page.reload()
+                page.wait_for_function("() => window.HSChat && window.HSChat.connected()")
+            assert page.evaluate("document.documentElement.scrollHeight") > 3 * PHONE["height"]
+            seen = composer_place(page, OPENED)
+            assert seen["ok"], f"{how}: {seen}"
+        # Reading back up, the composer stays in sight above the tab bar.
+        page.evaluate("window.scrollTo(0, 0)")
+        seen = composer_place(page, "s => s.aboveTabbar")
+        # (Older messages may load in at the top meanwhile: far from the end is what counts.)
+        assert seen["ok"] and seen["scrollY"] < seen["end"] - PHONE["height"], seen
+    finally:
+        save_settings(page, large_text=False)
+        context.close()
+
+
+def test_narrow_phone_with_large_text_wraps_instead_of_overlapping(browser, live_server):
+    """320 px, large text: the Messages title and "New conversation" must not overlap or clip,
+    and the Me page must not scroll sideways (an address has no space to wrap at)."""
+    context = browser.new_context(viewport=SMALL_PHONE, base_url=live_server.url,
+                                  locale="fr-FR", timezone_id="Europe/Paris")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in_with_password(page, *CLAIRE)
+        save_settings(page, large_text=True)
+        page.goto("/chat/")
+        head = page.evaluate("""() => {
+            const r = e => e.getBoundingClientRect();
+            const h1 = r(document.querySelector('.chat-head h1'));
+            const link = document.querySelector('.chat-head .button');
+            const b = r(link);
+            return {overlap: !(h1.right <= b.left || b.right <= h1.left
+                               || h1.bottom <= b.top || b.bottom <= h1.top),
+                    clipped: link.scrollWidth > link.clientWidth + 1
+                             || link.scrollHeight > link.clientHeight + 1,
+                    inside: b.left >= 0 && b.right <= window.innerWidth,
+                    width: document.documentElement.scrollWidth, text: link.innerText};
+        }""")
+        assert not head["overlap"] and not head["clipped"] and head["inside"], head
+        assert head["width"] <= SMALL_PHONE["width"], head
+        assert " ".join(head["text"].split()) == "Nouvelle conversation"
+
+        page.goto("/accounts/me")
+        me = page.evaluate("""() => ({
+            width: document.documentElement.scrollWidth,
+            tabbar: document.querySelector('.tabbar').getBoundingClientRect().width,
+            line: document.querySelector('main .lead').innerText})""")
+        assert me["width"] <= SMALL_PHONE["width"] and me["tabbar"] <= SMALL_PHONE["width"], me
+        assert me["line"].startswith("Proche · claire@"), me
+    finally:
+        save_settings(page, large_text=False)
+        context.close()
+
+
+def test_typing_indicator_clears_when_their_message_arrives(two_phones):
+    _contexts, (jeanne, nadia) = two_phones
+    open_demo_conversation(jeanne, JEANNE)
+    open_demo_conversation(nadia, NADIA)
+    nadia.fill("#composer-body", "Je passe vers 10h")
+    nadia.locator("#composer-body").press_sequentially(" demain")
+    jeanne.wait_for_selector("#typing:has-text('Nadia Benali')")
+    nadia.click("#composer button[type=submit]")
+    # Seen from the moment the message shows (well before the indicator's own 4 s expiry).
+    seen = until(jeanne, """() => {
+        const arrived = [...document.querySelectorAll('#message-list .msg[data-id]')]
+            .some(m => m.textContent.includes('Je passe vers 10h demain'));
+        return {ok: arrived, typing: document.querySelector('#typing').textContent};
+    }""")
+    assert seen["ok"] and seen["typing"] == "", seen
+
+
+def test_a_message_of_only_spaces_is_refused_with_a_message(page):
+    open_demo_conversation(page, NADIA)
+    page.fill("#composer-body", "       ")
+    # The counter counts what would be sent.
+    assert page.locator("#composer-count").inner_text() == "0 / 4000"
+    page.fill("#composer-body", "  ok  ")
+    assert page.locator("#composer-count").inner_text() == "2 / 4000"
+    page.fill("#composer-body", "       ")
+    page.click("#composer button[type=submit]")
+    # The server's own refusal, in the reader's language (Nadia reads French).
+    assert page.locator("#composer-error").inner_text() == "Écrivez un message avant d’envoyer."
+    assert page.get_attribute("#composer-body", "aria-invalid") == "true"
+    assert page.locator("#message-list .msg--pending").count() == 0
+    page.locator("#composer-body").press_sequentially("Bonjour")
+    assert page.locator("#composer-error").inner_text() == ""
+    assert page.get_attribute("#composer-body", "aria-invalid") is None
+
+
+def test_times_are_24_hour_in_the_readers_zone_in_english(browser, live_server):
+    """The agenda shows "08:00" in the person's zone (Europe/Paris): so does the chat, in English
+    too ("07:15 AM" before), even on a phone set to another zone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="en-US",
+                                  timezone_id="America/New_York")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in_with_password(page, *PAUL)
+        save_settings(page, language="en")
+        open_conversation(page, "Relais de soins")
+        page.fill("#composer-body", "Time check")
+        page.click("#composer button[type=submit]")
+        page.locator("#message-list .msg[data-id]", has_text="Time check").wait_for()
+        times = page.evaluate("""() => [...document.querySelectorAll('time[data-local-time]')]
+            .map(t => [t.getAttribute('datetime'), t.textContent])""")
+        assert len(times) >= 2
+        for stamp, shown in times:
+            at = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            assert shown == at.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M"), times
+    finally:
+        save_settings(page, language="fr")
+        context.close()
+
+
+def test_quick_replies_wrap_as_full_chips(browser, live_server):
+    """Professionals' quick replies: chips on several lines, each a full tap target, no text
+    cut by the edge of a sideways strip."""
+    context = browser.new_context(viewport=SMALL_PHONE, base_url=live_server.url,
+                                  locale="fr-FR", timezone_id="Europe/Paris")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    long_reply = "Merci pour votre message, je reviens vers vous dans la journée sans faute."
+    replies = ["D’accord", "Je passe demain matin", "Pouvez-vous m’envoyer une photo ?",
+               long_reply, "Appelez le cabinet"]
+    try:
+        sign_in_with_password(page, *PAUL)
+        page.goto("/chat/quick-replies")
+        for text in replies:
+            if not page.locator(".quick-replies__row", has_text=text).count():
+                page.fill("#quick-reply-text", text)
+                page.click("#quick-replies form.card button[type=submit]")
+                page.locator(".quick-replies__row", has_text=text).wait_for()
+        open_conversation(page, "Relais de soins")
+        chips = page.evaluate("""() => {
+            const strip = document.querySelector('.quick-replies');
+            return {
+                overflow: strip.scrollWidth > strip.clientWidth + 1,
+                page: document.documentElement.scrollWidth,
+                chips: [...strip.querySelectorAll('.quick-reply')].map(c => {
+                    const r = c.getBoundingClientRect();
+                    return {text: c.textContent.trim(), full: c.dataset.quickReply,
+                            top: Math.round(r.top), left: r.left, right: r.right,
+                            width: r.width, height: r.height,
+                            clipped: c.scrollWidth > c.clientWidth + 1
+                                     || c.scrollHeight > c.clientHeight + 1};
+                }),
+                width: strip.getBoundingClientRect().right};
+        }""")
+        assert not chips["overflow"] and chips["page"] <= SMALL_PHONE["width"], chips
+        assert len({c["top"] for c in chips["chips"]}) > 1, "all chips on one line"
+        for chip in chips["chips"]:
+            assert chip["height"] >= 44 and chip["width"] >= 44, chip
+            assert not chip["clipped"] and chip["right"] <= chips["width"] + 0.5, chip
+            if chip["text"] != chip["full"]:
+                # Shortened at a word boundary, and says so.
+                kept = chip["text"].removesuffix("…")
+                assert chip["text"].endswith("…") and chip["full"].startswith(kept), chip
+                assert chip["full"][len(kept)] == " ", chip
+        long_chip = next(c for c in chips["chips"] if c["full"] == long_reply)
+        assert long_chip["text"] != long_reply
+        # A tap puts the whole reply in the message box.
+        page.get_by_role("button", name=long_chip["text"]).click()
+        assert page.input_value("#composer-body") == long_reply
+    finally:
+        context.close()
+
+
+def test_others_see_at_once_that_a_member_lost_access(browser, tmp_path):
+    """Jeanne revokes her nurse while Claire has the conversation open: Claire's header marks
+    Nadia and a notice above the composer says she will not read it; her draft stays. (A server
+    of its own: revoking the demo nurse would change the other tests' conversation.)"""
+    import sqlite3
+
+    from tests.live import LiveServer
+
+    server = LiveServer(tmp_path / "revoke").prepare(seed=True)
+    server.start()
+    contexts = [browser.new_context(viewport=PHONE, base_url=server.url, locale="fr-FR",
+                                    timezone_id="Europe/Paris") for _ in range(2)]
+    try:
+        claire, jeanne = (context.new_page() for context in contexts)
+        for page in (claire, jeanne):
+            page.set_default_timeout(10_000)
+        sign_in_with_password(claire, *CLAIRE)
+        open_conversation(claire, "Pansement de la jambe")
+        assert claire.inner_text("#chat-members").startswith("Nadia Benali, Jeanne Martin")
+        assert not claire.is_visible("#chat-access-notice")
+        claire.fill("#composer-body", "Maman a de la fièvre")
+
+        with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:
+            [(grant_id,)] = db.execute(
+                "SELECT g.id FROM circle_grants g JOIN users u ON u.id = g.grantee_id"
+                " WHERE u.email = 'nadia@demo.healthspace.test'"
+            ).fetchall()
+        sign_in_with_password(jeanne, *JEANNE)
+        status = jeanne.evaluate("""async (id) => {
+            const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
+            const r = await fetch('/circle/grants/' + id + '/revoke',
+                                  {method: 'POST', headers: {'X-CSRFToken': token}});
+            return r.status; }""", grant_id)
+        assert status in (200, 204, 302)
+
+        claire.wait_for_function(
+            "() => document.querySelector('#chat-members').innerText.includes('plus accès')")
+        assert claire.inner_text("#chat-members").startswith(
+            "Nadia Benali (n’a plus accès), Jeanne Martin")
+        notice = claire.locator("#chat-access-notice")
+        assert notice.is_visible()
+        assert notice.inner_text() == ("Nadia Benali n’a plus accès à cette conversation : "
+                                       "les messages envoyés ici ne lui parviendront pas.")
+        # Above the message box, and the draft is still there.
+        box = claire.locator("#composer-body").bounding_box()
+        assert notice.bounding_box()["y"] + notice.bounding_box()["height"] <= box["y"]
+        assert claire.input_value("#composer-body") == "Maman a de la fièvre"
+    finally:
+        for context in contexts:
+            context.close()
+        server.stop()

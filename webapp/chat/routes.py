@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import abort, make_response, redirect, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -165,6 +166,9 @@ def _conversation_page(conversation, *, status=200, error=None, draft=""):
         quick_replies=services.quick_replies(current_user),
         can_write=policy.can(current_user, "conversation.write", conversation),
         can_close=policy.can(current_user, "conversation.close", conversation),
+        without_access=services.members_without_access(conversation),
+        # The zone every server-rendered time uses: the page's script shows times in it too.
+        time_zone=get_timezone().zone,
     )
 
 
@@ -251,6 +255,7 @@ def composer(conversation_id):
         quick_replies=services.quick_replies(current_user),
         can_write=policy.can(current_user, "conversation.write", conv),
         can_close=policy.can(current_user, "conversation.close", conv),
+        without_access=services.members_without_access(conv),
     )
 
 

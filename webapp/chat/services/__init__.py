@@ -3,7 +3,8 @@
   common         limits, rooms, the language-and-zone variants a message is rendered in,
                  input checks
   conversations  loading a conversation for a request or a socket event, starting, closing;
-                 which conversations a person may read; withdrawing live access
+                 which conversations a person may read, which members can no longer read
+                 one; withdrawing live access
   messages       sending, delivering, pushing to members who are away, history, the replay
                  after a reconnect, delivered and read marks
   listing        the conversation list and the unread total
@@ -29,6 +30,7 @@ from .common import (
 from .conversations import (
     candidates,
     get_conversation,
+    members_without_access,
     prefetch_conversation,
     readable_conversation_ids,
     set_closed,
@@ -41,8 +43,9 @@ from .quick_replies import add_quick_reply, delete_quick_reply, quick_replies
 
 __all__ = [
     "NAMESPACE", "add_quick_reply", "candidates", "conversation_list", "conversation_room",
-    "delete_quick_reply", "get_conversation", "history", "mark", "messages_after", "now",
-    "parse_id", "parse_optional_id", "post_message", "prefetch_conversation", "quick_replies",
-    "readable_conversation_ids", "render_message", "set_closed", "start_conversation",
-    "status_of", "unread_total", "user_room", "variant_of", "variant_room", "withdraw_access",
+    "delete_quick_reply", "get_conversation", "history", "mark", "members_without_access",
+    "messages_after", "now", "parse_id", "parse_optional_id", "post_message",
+    "prefetch_conversation", "quick_replies", "readable_conversation_ids", "render_message",
+    "set_closed", "start_conversation", "status_of", "unread_total", "user_room", "variant_of",
+    "variant_room", "withdraw_access",
 ]

@@ -219,11 +219,23 @@ def readable_conversation_ids(user: User) -> list[int]:
     return [c.id for c in conversations if policy.can(user, "conversation.read", c)]
 
 
+def members_without_access(conversation: Conversation) -> list[User]:
+    """Members who can no longer read the conversation (their grant was revoked or ended, the
+    professional was blocked, the account closed): the others must be told that what they
+    write here will not reach them. Policy decides, member by member."""
+    return [
+        member.user
+        for member in conversation.members
+        if not policy.can(member.user, "conversation.read", conversation)
+    ]
+
+
 # ---- Access changes: pull sockets out of rooms at once ---------------------------------
 
 
 def withdraw_access(patient_id: int, grantee_id: int) -> list[int]:
-    """After a grant changed: the grantee's sockets leave the rooms they may no longer read.
+    """After a grant changed: the grantee's sockets leave the rooms they may no longer read,
+    and the members still there are told the conversation's membership changed.
 
     Socket ids come from presence (every process); python-socketio's Redis manager sends a
     leave_room for a socket of another process through the queue, and that process drops it.
@@ -261,4 +273,12 @@ def withdraw_access(patient_id: int, grantee_id: int) -> list[int]:
     socketio.emit(
         "access_lost", {"conversation_ids": lost}, to=user_room(grantee_id), namespace=NAMESPACE
     )
+    # The members left in those rooms see the grantee marked as no longer having access.
+    for conversation_id in lost:
+        socketio.emit(
+            "members_changed",
+            {"conversation_id": conversation_id},
+            to=conversation_room(conversation_id),
+            namespace=NAMESPACE,
+        )
     return lost

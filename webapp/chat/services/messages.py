@@ -224,7 +224,9 @@ def _deliver(conversation: Conversation, message: Message, skip_sid: str | None 
     if offline:
         # Their accounts are not loaded by a socket event (see _for_event): one query.
         users = db.session.scalars(select(User).where(User.id.in_(offline))).all()
-        notify_offline(users, conversation, message)
+        # A member whose access ended stays a member: no "new message" they could not open.
+        readers = [u for u in users if policy.can(u, "conversation.read", conversation)]
+        notify_offline(readers, conversation, message)
 
 
 def notify_offline(users: list[User], conversation: Conversation, message: Message):
