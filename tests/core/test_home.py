@@ -35,3 +35,17 @@ def test_an_access_request_waits_for_the_patient_on_home(app, client, make_user,
     html = client.get("/home").get_data(as_text=True)
     assert "Dr Who asks for access to your space: accept or decline?" in html
     assert 'class="home-item home-item--alert"' in html
+
+
+def test_unread_messages_lead_to_the_unread_list(app, client, make_user, login):
+    from webapp.chat import services as chat
+
+    reader = make_user("professional", language="en")
+    writer = make_user("professional", display_name="Dr Writer", language="en")
+    with app.test_request_context():
+        conversation = chat.start_conversation(writer, patient=None, member_ids=[reader.id],
+                                               subject="Handover")
+        chat.post_message(writer, conversation, "Patient in room 4", "home-test-1")
+    login(client, reader)
+    html = client.get("/home").get_data(as_text=True)
+    assert '<a href="/chat/?filter=unread">1 unread message</a>' in html
