@@ -7,3 +7,19 @@ def test_demo_patient_signs_in_with_password(page):
     assert page.locator("h1").inner_text() == "Bonjour, Jeanne Martin"
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.locator("nav.tabbar").is_visible()
+
+
+def test_checkboxes_and_links_on_their_own_line_are_full_size_tap_targets(page):
+    # 44 px: the size a finger needs, and what an elderly person with a shaky hand needs most.
+    sign_in_with_password(page, "claire@demo.healthspace.test", "claire-demo-2026")
+    small = []
+    for path, selector in (("/chat/", "label.check"), ("/chat/new", ".link-row > a"),
+                           ("/agenda/calendar", ".link-row > a"),
+                           ("/accounts/me", "label.check")):
+        page.goto(path)
+        boxes = [b for b in page.locator(selector).evaluate_all(
+            "els => els.map(e => { const r = e.getBoundingClientRect();"
+            " return {text: e.textContent.trim(), height: r.height}; })")]
+        assert boxes, f"nothing matched {selector} on {path}"
+        small += [(path, b) for b in boxes if b["height"] < 44]
+    assert small == []
