@@ -4,7 +4,7 @@ person may read."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from flask import url_for
 from flask_babel import format_datetime
@@ -38,8 +38,7 @@ def today_items(user: User, now: datetime) -> list[HomeItem]:
                 url_for("agenda.appointment", appointment_id=appt.id), "alert"))
     tz = services.user_tz(user)
     today = recurrence.to_local(now, tz).date()
-    start = recurrence.to_utc(datetime.combine(today, time(0, 0)), tz)
-    end = recurrence.to_utc(datetime.combine(today + timedelta(days=1), time(0, 0)), tz)
+    start, end = services.day_bounds(today, tz)
     for entry in services.entries_between(patient, start, end, tz):
         when = f"{entry.local:%H:%M}"
         if entry.kind == "appointment":

@@ -103,7 +103,7 @@ class Entry:
         return f"{self.kind}-{self.item.id}-{self.at:%Y%m%d%H%M}"
 
 
-def _day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
     start = recurrence.to_utc(datetime.combine(day, time(0, 0)), tz)
     end = recurrence.to_utc(datetime.combine(day + timedelta(days=1), time(0, 0)), tz)
     return start, end
@@ -142,8 +142,8 @@ def agenda_days(actor: User, patient: User, first_day: date, days: int = 7
                 ) -> list[tuple[date, list[Entry]]]:
     """The day list: `first_day` (today by default) first, then the following days."""
     tz = user_tz(actor)
-    start, _ = _day_bounds(first_day, tz)
-    _, end = _day_bounds(first_day + timedelta(days=days - 1), tz)
+    start, _ = day_bounds(first_day, tz)
+    _, end = day_bounds(first_day + timedelta(days=days - 1), tz)
     entries = entries_between(patient, start, end, tz)
     grouped: dict[date, list[Entry]] = {first_day + timedelta(days=i): [] for i in range(days)}
     for entry in entries:
@@ -159,8 +159,8 @@ def month_counts(actor: User, patient: User, year: int, month: int) -> dict[date
     tz = user_tz(actor)
     first = date(year, month, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)
-    start, _ = _day_bounds(first, tz)
-    end, _ = _day_bounds(following, tz)
+    start, _ = day_bounds(first, tz)
+    end, _ = day_bounds(following, tz)
     counts: dict[date, int] = {}
     for entry in entries_between(patient, start, end, tz):
         counts[entry.local.date()] = counts.get(entry.local.date(), 0) + 1
