@@ -67,7 +67,9 @@ def test_a_professional_code_needs_a_profession_and_an_11_digit_rpps(app, client
         ({"role": "professional", "profession": "Nurse", "rpps": "1234567890a"},
          "An RPPS number has exactly 11 digits."),
         ({"role": "professional", "profession": "", "rpps": "12345678901"},
-         "Please give the profession."),
+         "Please choose a profession from the list."),
+        ({"role": "professional", "profession": "Astronaut", "rpps": "12345678901"},
+         "Please choose a profession from the list."),
         ({"role": "superuser"}, "Please choose a role from the list."),
     ):
         for headers in (HX, {}):
@@ -108,7 +110,7 @@ def test_join_with_a_password_uses_the_code_once(app, client, make_user, login):
     assert client.get("/home").status_code == 200
     with app.app_context():
         user = db.session.scalar(db.select(User).filter_by(email="marc@example.test"))
-        assert (user.role, user.profession, user.rpps) == ("professional", "Physiotherapist",
+        assert (user.role, user.profession, user.rpps) == ("professional", "physiotherapist",
                                                            "12345678901")
         assert received == [(db.session.scalar(db.select(Invitation.id)), user.email, True)]
     client.post("/accounts/sign-out")

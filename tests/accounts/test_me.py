@@ -100,3 +100,67 @@ def test_french_translation_of_the_sign_in_page(client):
         as_text=True)
     assert "Se connecter avec une clé d’accès" in page
     assert "Mot de passe" in page
+
+
+def _zone_options(page: str) -> list[tuple[str, str]]:
+    import re
+
+    select = re.search(r'<select id="timezone".*?</select>', page, re.S).group(0)
+    return re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', select)
+
+
+def test_time_zones_are_named_in_french_and_sorted_by_that_name(client, make_user, login):
+    login(client, make_user("patient", language="fr", timezone="America/Guadeloupe"))
+    page = client.get("/accounts/me").get_data(as_text=True)
+    options = dict(_zone_options(page))
+    assert options["Europe/Paris"] == "France (Paris)"
+    assert options["America/Guadeloupe"] == "Guadeloupe"
+    assert options["Europe/London"] == "Royaume-Uni (Londres)"
+    assert options["Europe/Berlin"] == "Allemagne (Berlin)"
+    assert options["Indian/Reunion"] == "La Réunion"
+    # The same list as before (the stored ids), ordered by what the reader sees.
+    names = [name for _zone, name in _zone_options(page)]
+    assert names.index("Allemagne (Berlin)") < names.index("Belgique (Bruxelles)") \
+        < names.index("Espagne (Madrid)") < names.index("France (Paris)")
+    assert '<option value="America/Guadeloupe" selected>Guadeloupe</option>' in page
+
+
+def test_time_zones_are_named_in_english(client, make_user, login):
+    login(client, make_user("patient", language="en"))
+    options = dict(_zone_options(client.get("/accounts/me").get_data(as_text=True)))
+    assert options["Europe/Paris"] == "France (Paris)"
+    assert options["Europe/London"] == "United Kingdom (London)"
+    assert options["Europe/Berlin"] == "Germany (Berlin)"
+    assert options["UTC"] == "UTC"
+
+
+def test_an_uncommon_zone_of_the_person_is_listed_by_name(client, make_user, login):
+    login(client, make_user("patient", language="fr", timezone="Asia/Kolkata"))
+    options = _zone_options(client.get("/accounts/me").get_data(as_text=True))
+    assert ("Asia/Kolkata", "Inde (Calcutta)") in options
+
+
+def test_saving_a_named_zone_stores_its_id(app, client, make_user, login):
+    user = make_user("patient", language="fr")
+    login(client, user)
+    response = client.post("/accounts/me/settings", headers=HX,
+                           data=_settings(language="fr", timezone="Europe/London"))
+    assert response.status_code == 200
+    assert '<option value="Europe/London" selected>Royaume-Uni (Londres)</option>' in \
+        response.get_data(as_text=True)
+    assert _user(app, user.id)["timezone"] == "Europe/London"
+    # A displayed name is not an id: refused, nothing changes.
+    refused = client.post("/accounts/me/settings", headers=HX,
+                          data=_settings(language="fr", timezone="Royaume-Uni (Londres)"))
+    assert refused.status_code == 400
+    assert _user(app, user.id)["timezone"] == "Europe/London"
+
+
+def test_zone_names_are_computed_once_per_language():
+    from webapp.accounts import zones
+
+    zones._choices.cache_clear()
+    first = zones.zone_choices("fr")
+    assert zones.zone_choices("fr") is first
+    assert zones.zone_choices("en") is not first
+    assert zones._choices.cache_info().hits == 1

@@ -216,3 +216,56 @@ def test_passkeys_fragment_with_and_without_htmx(client, make_user, login):
     assert fragment.get_data(as_text=True).lstrip().startswith('<div id="passkeys">')
     page = client.get("/accounts/me/passkeys")
     assert page.get_data(as_text=True).lstrip().lower().startswith("<!doctype")
+
+
+def test_the_removal_page_of_the_last_way_in_says_so_with_no_remove_button(app, client,
+                                                                          make_user, login,
+                                                                          authenticator):
+    user = make_user("patient")
+    login(client, user)
+    register_passkey(client, authenticator, name="Phone")
+    assert client.post("/accounts/me/password/remove").status_code == 302  # passkey only now
+    with app.app_context():
+        passkey_id = db.session.scalar(db.select(Passkey.id).filter_by(user_id=user.id))
+    page = client.get(f"/accounts/me/passkeys/{passkey_id}/remove").get_data(as_text=True)
+    assert 'id="confirm-remove"' not in page and 'id="remove-refused"' in page
+    assert "This passkey is your only way to sign in" in page
+    # What to do instead, with links to where it is done.
+    assert 'href="/accounts/me#add-passkey"' in page
+    assert 'href="/accounts/me#password-settings"' in page
+    # The list in the settings says the same and offers no Remove for it.
+    me = client.get("/accounts/me").get_data(as_text=True)
+    assert f"/accounts/me/passkeys/{passkey_id}/remove" not in me
+    assert 'id="last-way-hint"' in me and "This passkey is your only way to sign in" in me
+    # The refusal of the POST stays (a stale page, another tab).
+    refused = client.post(f"/accounts/me/passkeys/{passkey_id}/remove")
+    assert refused.status_code == 409 and "last way to sign in" in refused.get_data(as_text=True)
+    assert len(_passkeys(app, user.id)) == 1
+
+
+def test_the_removal_page_offers_the_button_when_another_way_in_exists(app, client, make_user,
+                                                                       login, authenticator):
+    user = make_user("patient")  # has a password
+    login(client, user)
+    register_passkey(client, authenticator, name="Phone")
+    with app.app_context():
+        passkey_id = db.session.scalar(db.select(Passkey.id).filter_by(user_id=user.id))
+    page = client.get(f"/accounts/me/passkeys/{passkey_id}/remove").get_data(as_text=True)
+    assert 'id="confirm-remove"' in page and 'id="remove-refused"' not in page
+    assert "only way to sign in" not in page
+    assert f"/accounts/me/passkeys/{passkey_id}/remove" in client.get("/accounts/me").get_data(
+        as_text=True)
+    assert client.post(f"/accounts/me/passkeys/{passkey_id}/remove").status_code == 302
+    assert _passkeys(app, user.id) == []
+
+
+def test_the_last_way_in_page_in_french(app, client, make_user, login, authenticator):
+    user = make_user("patient", language="fr")
+    login(client, user)
+    register_passkey(client, authenticator, name="Téléphone")
+    client.post("/accounts/me/password/remove")
+    with app.app_context():
+        passkey_id = db.session.scalar(db.select(Passkey.id).filter_by(user_id=user.id))
+    page = client.get(f"/accounts/me/passkeys/{passkey_id}/remove").get_data(as_text=True)
+    assert "Cette clé d’accès est votre seul moyen de connexion" in page
+    assert "Ajouter une autre clé d’accès" in page and "Définir un mot de passe" in page

@@ -22,7 +22,12 @@ def _header(html: str) -> str:
         ("relative", {}, "fr", "Proche · {email}"),
         ("patient", {}, "en", "Patient · {email}"),
         ("relative", {}, "en", "Relative · {email}"),
-        ("professional", {"rpps": "10101010101"}, "fr", "Nurse · RPPS 10101010101 · {email}"),
+        (
+            "professional",
+            {"rpps": "10101010101"},
+            "fr",
+            "Infirmier·ère · RPPS 10101010101 · {email}",
+        ),
     ],
 )
 def test_role_and_address_are_separated_by_spaced_dots(

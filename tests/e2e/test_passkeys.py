@@ -183,7 +183,7 @@ def test_account_pages_pass_axe(page, authenticator):
     sign_in_with_password(page, "admin@demo.healthspace.test", "admin-demo-2026")
     page.goto("/accounts/invitations")
     page.select_option("#role", "professional")
-    page.fill("#profession", "Midwife")
+    page.select_option("#profession", "midwife")
     page.fill("#rpps", "31313131313")
     page.click("#invitation-form button[type=submit]")
     code = page.locator("#new-code").inner_text()

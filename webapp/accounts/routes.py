@@ -16,19 +16,12 @@ from .. import policy
 from ..errors import UserError
 from ..extensions import db, limiter
 from ..htmx import redirect_to, render
-from . import bp, ceremony, services
+from . import bp, ceremony, professions, services
 from .fresh import fresh_auth_required, safe_next
+from .zones import zone_choices
 
 # Anonymous ceremony starts write a row each: keep one address from flooding the table.
 CEREMONY_LIMIT = "30 per minute"
-
-COMMON_ZONES = (
-    "Europe/Paris", "Europe/Brussels", "Europe/Luxembourg", "Europe/Monaco", "Europe/Zurich",
-    "Europe/London", "Europe/Madrid", "Europe/Berlin", "Europe/Rome", "Africa/Casablanca",
-    "Africa/Algiers", "Africa/Tunis", "America/Guadeloupe", "America/Martinique",
-    "America/Cayenne", "America/Miquelon", "America/Montreal", "Indian/Reunion",
-    "Indian/Mayotte", "Pacific/Noumea", "Pacific/Tahiti", "Pacific/Wallis", "UTC",
-)
 
 
 def _form_error(page: str, fragment: str, exc: UserError, **context):
@@ -133,9 +126,7 @@ def reauth_verify():
 # ---- Me --------------------------------------------------------------------------------
 
 def _me_context(**extra) -> dict:
-    zones = list(COMMON_ZONES)
-    if current_user.timezone not in zones:
-        zones.insert(0, current_user.timezone)
+    zones = zone_choices(_locale(), current_user.timezone)
     return {"zones": zones, "themes": services.THEMES, **extra}
 
 
@@ -220,7 +211,8 @@ def passkey_rename(passkey_id: int):
 def passkey_remove(passkey_id: int):
     passkey = services.get_passkey(current_user, passkey_id)
     if request.method == "GET":
-        return render("accounts/confirm_remove.html", passkey=passkey)
+        return render("accounts/confirm_remove.html", passkey=passkey,
+                      refusal=services.passkey_removal_refusal(current_user))
     name = services.remove_passkey(current_user, passkey_id)
     flash(_("Passkey “%(name)s” removed.", name=name), "success")
     return redirect_to(url_for("accounts.me"))
@@ -259,7 +251,8 @@ def _invitations_page(error: UserError | None = None, **context):
     """The invitation codes page (or its fragment) with the recent codes; `error` shows the
     form again with its message."""
     context.setdefault("form", {})
-    context.update(roles=INVITATION_ROLES, now_utc=services.now(),
+    context.update(roles=INVITATION_ROLES, professions=professions.choices(),
+                   now_utc=services.now(),
                    invitations=services.recent_invitations(current_user))
     if error is not None:
         return _form_error("accounts/invitations.html", "accounts/_invitation_form.html", error,

@@ -46,6 +46,7 @@ from .invitations import (
 from .passkeys import (
     device_name,
     get_passkey,
+    passkey_removal_refusal,
     remove_passkey,
     rename_passkey,
     validate_passkey_name,
@@ -67,7 +68,7 @@ __all__ = [
     "confirm_with_password", "create_invitation", "create_user", "device_name", "end_session",
     "find_invitation", "format_code", "get_passkey", "hash_code", "invitation_by_id",
     "invite_by_admin", "join_with_password", "normalise_code", "normalise_email", "now",
-    "password_removal_refusal",
+    "passkey_removal_refusal", "password_removal_refusal",
     "recent_invitations", "redeem_invitation", "remove_passkey", "remove_password",
     "rename_passkey", "set_password", "sign_in_with_password", "sign_out_everywhere",
     "start_session", "update_settings", "validate_display_name", "validate_email",

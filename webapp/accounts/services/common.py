@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from ...errors import UserError
 from ...extensions import db
+from .. import professions
 from ..models import Role, User
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -70,16 +71,23 @@ def ensure_rpps_free(rpps: str) -> None:
         raise UserError(_("An account already uses this RPPS number."), field="rpps")
 
 
-def professional_details(role: Role, profession: str | None,
-                          rpps: str | None) -> tuple[str | None, str | None]:
-    """(profession, RPPS number) checked for a professional (an RPPS no account uses yet);
-    (None, None) for every other role."""
+def professional_details(role: Role, profession: str | None, rpps: str | None, *,
+                         stored: bool = False) -> tuple[str | None, str | None]:
+    """(profession code, RPPS number) checked for a professional (an RPPS no account uses
+    yet); (None, None) for every other role.
+
+    `stored`: the profession comes from a row already saved (an invitation made before the
+    fixed list), so text the list does not know is kept as it is rather than refused."""
     if role is not Role.PROFESSIONAL:
         return None, None
     rpps = validate_rpps(rpps)
-    profession = (profession or "").strip()
-    if not profession or len(profession) > 80:
-        raise UserError(_("Please give the profession."), field="profession")
+    text = (profession or "").strip()
+    if not text:
+        raise UserError(_("Please choose a profession from the list."), field="profession")
+    if stored:
+        profession = professions.code_for(text) or text[:80]
+    else:
+        profession = professions.normalise(text)
     ensure_rpps_free(rpps)
     return profession, rpps
 

@@ -161,7 +161,8 @@ def redeem_invitation(invitation: Invitation, *, display_name: str, email: str,
                    field="code")
     user = create_user(email=email, display_name=display_name, role=invitation.role,
                        password=password, profession=invitation.profession,
-                       rpps=invitation.rpps, language=language, timezone=timezone)
+                       rpps=invitation.rpps, language=language, timezone=timezone,
+                       stored_profession=True)
     if webauthn_handle:
         user.webauthn_handle = webauthn_handle
     db.session.flush()

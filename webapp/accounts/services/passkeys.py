@@ -34,13 +34,22 @@ def rename_passkey(user: User, passkey_id: int, name: str) -> Passkey:
     return passkey
 
 
+def passkey_removal_refusal(user: User) -> str | None:
+    """Why `user` may not remove a passkey now (None: they may): it is their only way in."""
+    if user.ways_in <= 1:
+        return _("You cannot remove your last way to sign in. "
+                 "Add another passkey or set a password first.")
+    return None
+
+
 def remove_passkey(user: User, passkey_id: int) -> str:
     """Remove one passkey, never the last way in. Returns its name."""
     passkey = get_passkey(user, passkey_id)
     lock_ways_in(user)
-    if user.ways_in <= 1:
-        raise Conflict(_("You cannot remove your last way to sign in. "
-                         "Add another passkey or set a password first."))
+    # Checked again under the lock: the confirmation page's answer may be stale (another tab).
+    refusal = passkey_removal_refusal(user)
+    if refusal:
+        raise Conflict(refusal)
     name = passkey.name
     db.session.delete(passkey)
     db.session.commit()

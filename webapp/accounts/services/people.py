@@ -26,13 +26,17 @@ from .passwords import set_password
 
 def create_user(*, email: str, display_name: str, role: Role | str, password: str | None = None,
                 profession: str | None = None, rpps: str | None = None, city: str | None = None,
-                language: str = "fr", timezone: str = "Europe/Paris") -> User:
-    """Create (but do not commit) a user; the caller's transaction commits it."""
+                language: str = "fr", timezone: str = "Europe/Paris",
+                stored_profession: bool = False) -> User:
+    """Create (but do not commit) a user; the caller's transaction commits it.
+
+    `profession` is a code of `accounts.professions` (or a word it knows); with
+    `stored_profession` (it comes from a saved invitation) older free text is kept."""
     role = Role(role)
     email = validate_email(email)
     display_name = validate_display_name(display_name)
     ensure_email_free(email)
-    profession, rpps = professional_details(role, profession, rpps)
+    profession, rpps = professional_details(role, profession, rpps, stored=stored_profession)
     user = User(email=email, display_name=display_name, role=role.value, profession=profession,
                 rpps=rpps, city=city, language=language, timezone=timezone)
     if password is not None:
