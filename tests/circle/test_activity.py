@@ -226,3 +226,101 @@ def test_the_page_shows_a_run_as_one_line_with_its_count(app, client, login, gra
     with app.test_request_context():
         from flask_babel import format_time
         assert format_time(first, "HH:mm") in text
+
+
+# ---- "for ‹name›" only when it tells the reader something; sentences that read right ------
+
+@pytest.mark.parametrize("language, viewed, wrote, for_word", [
+    ("en", "Claire Martin (relative) viewed the agenda", "Claire Martin (relative) wrote a message",
+     "for "),
+    ("fr", "Claire Martin (proche) a consulté l’agenda",
+     "Claire Martin (proche) a écrit un message", "pour ")])
+def test_acting_for_the_patient_is_not_said_on_her_own_page(app, client, login, granted,
+                                                              language, viewed, wrote, for_word):
+    with app.app_context():
+        jeanne, claire = get(granted.jeanne), get(granted.claire)
+        audit.record(claire, jeanne, "read", "agenda", on_behalf_of=jeanne)
+        audit.record(claire, jeanne, "write", "message", 7, on_behalf_of=jeanne)
+        db.session.commit()
+    _speak(app, granted.jeanne, language)
+    login(client, granted.jeanne)
+    for headers in ({}, HX):
+        text = _text(client.get("/circle/activity", headers=headers).get_data(as_text=True))
+        assert f"{viewed} Agenda" in text  # the sentence ends there, then the kind's chip
+        assert f"{wrote} Messages" in text
+        assert f"{for_word}Jeanne Martin" not in text
+
+
+@pytest.mark.parametrize("language, said", [("en", "wrote a message for Olga Petit"),
+                                            ("fr", "a écrit un message pour Olga Petit")])
+def test_acting_for_someone_else_than_the_reader_is_said(app, client, login, granted,
+                                                         language, said):
+    with app.app_context():
+        audit.record(get(granted.claire), get(granted.jeanne), "write", "message", 8,
+                     on_behalf_of=get(granted.olga))
+        db.session.commit()
+    _speak(app, granted.jeanne, language)
+    login(client, granted.jeanne)
+    assert said in _text(client.get("/circle/activity").get_data(as_text=True))
+
+
+def test_a_reader_other_than_the_patient_is_told_for_whom(app, granted):
+    from flask_babel import force_locale
+
+    from webapp.circle import activity_text
+
+    with app.app_context():
+        jeanne, claire = get(granted.jeanne), get(granted.claire)
+        audit.record(claire, jeanne, "write", "message", 9, on_behalf_of=jeanne)
+        db.session.commit()
+        entries, _older = audit.entries(jeanne.id, mine=False)
+        with app.test_request_context():
+            for language, said in (("en", "for Jeanne Martin"), ("fr", "pour Jeanne Martin")):
+                with force_locale(language):
+                    (_entry, own), = activity_text.lines(jeanne.id, entries)
+                    (_entry, other), = activity_text.lines(jeanne.id, entries,
+                                                           reader_id=claire.id)
+                assert said not in own and said in other
+
+
+@pytest.mark.parametrize("language, opened, viewed, doubled", [
+    ("en", "Paul Lefevre (professional) opened your health summary with emergency access",
+     "Paul Lefevre (professional) viewed the health summary", "(emergency access)"),
+    ("fr", "Paul Lefevre (professionnel·le) a ouvert votre synthèse médicale avec l’accès "
+     "d’urgence", "Paul Lefevre (professionnel·le) a consulté la synthèse médicale",
+     "(accès d’urgence)")])
+def test_emergency_access_is_not_said_twice_in_a_line(app, client, login, granted, language,
+                                                      opened, viewed, doubled):
+    with app.app_context():
+        jeanne, paul = get(granted.jeanne), get(granted.paul)
+        audit.record(paul, jeanne, "open", "emergency", 1, emergency=True)
+        audit.record(paul, jeanne, "read", "summary", jeanne.id, emergency=True)
+        db.session.commit()
+    _speak(app, granted.jeanne, language)
+    login(client, granted.jeanne)
+    for headers in ({}, HX):
+        html = client.get("/circle/activity", headers=headers).get_data(as_text=True)
+        text = _text(html)
+        assert opened in text and viewed in text and doubled not in text
+        assert html.count("activity--emergency") == 2  # the chip still marks both lines
+
+
+@pytest.mark.parametrize("language, started, closed", [
+    ("en", "Nadia Benali (professional) started a conversation",
+     "Nadia Benali (professional) closed or reopened a conversation"),
+    ("fr", "Nadia Benali (professionnel·le) a commencé une conversation",
+     "Nadia Benali (professionnel·le) a fermé ou rouvert une conversation")])
+def test_starting_and_closing_a_conversation_read_as_such(app, client, login, granted,
+                                                         language, started, closed):
+    with app.app_context():
+        jeanne, nadia = get(granted.jeanne), get(granted.nadia)
+        audit.record(nadia, jeanne, "write", "conversation", 5)  # the chat's start...
+        audit.record(nadia, jeanne, "write", "conversation", 5)  # ...and closing, the same row
+        audit.record(nadia, jeanne, "write", "conversation", 6)  # another one, started
+        db.session.commit()
+    _speak(app, granted.jeanne, language)
+    login(client, granted.jeanne)
+    text = _text(client.get("/circle/activity").get_data(as_text=True))
+    assert text.count(started) == 2 and text.count(closed) == 1
+    assert "saved a conversation" not in text and "enregistré une conversation" not in text
+    assert text.index(started) < text.index(closed)  # newest first: 6 started, 5 closed, ...

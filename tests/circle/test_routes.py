@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from tests.circle.conftest import count, get
 from webapp import audit
 from webapp.accounts.models import User
@@ -498,3 +500,34 @@ def test_a_professionals_request_says_what_they_ask_for(app, client, people, log
     login(app.test_client(), people.jeanne)
     page = login(app.test_client(), people.jeanne).get("/circle/").get_data(as_text=True)
     assert "<legend>What they can see</legend>" in page
+
+
+# ---- Copy buttons next to a new invitation code and its link -------------------------------
+
+@pytest.mark.parametrize("language, copy, code_label, link_label, copied", [
+    ("en", "Copy", "Copy the code", "Copy the link", "Copied"),
+    ("fr", "Copier", "Copier le code", "Copier le lien", "Copié")])
+def test_a_new_code_and_its_link_have_copy_buttons(app, client, people, login, language, copy,
+                                                   code_label, link_label, copied):
+    _set_language(app, people.jeanne, language)
+    login(client, people.jeanne)
+    boosted = {**HX, "HX-Boosted": "true"}  # how the form is sent: the whole page comes back
+    for headers in ({}, boosted):
+        html = client.post("/circle/invitations", headers=headers,
+                           data={"label": "Claire", "scopes": ["messages"]}).get_data(as_text=True)
+        # copy.js is loaded by the page's head (a boosted swap loads it too, see app.js).
+        assert re.search(r'<script defer src="/static/js/copy\.js\?v=[0-9a-f]{12}"></script>',
+                         html)
+        for target, label in (("invitation-code", code_label), ("invitation-link", link_label)):
+            button = re.search(rf'<button type="button"[^>]*data-copy-target="{target}"[^>]*>'
+                               r'([^<]*)</button>', html)
+            assert button, target
+            assert button.group(1) == copy
+            assert f'aria-label="{label}"' in button.group(0)
+            assert f'data-copied="{copied}"' in button.group(0)
+            assert 'data-copy-status="invitation-copy-status"' in button.group(0)
+            assert f'id="{target}"' in html
+        assert re.search(r'<p[^>]*id="invitation-copy-status"[^>]*role="status"'
+                         r'[^>]*aria-live="polite"', html)
+    page = client.get("/circle/").get_data(as_text=True)  # no code: nothing to copy
+    assert "data-copy-target" not in page

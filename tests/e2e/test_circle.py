@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
@@ -105,3 +107,63 @@ def test_directory_and_relative_view_pass_axe(page):
     page.goto("/circle/")
     assert "Jeanne Martin" in page.locator("#banners .banner--acting").inner_text()
     _no_violations(page)
+
+
+def test_copy_buttons_put_the_code_and_the_link_on_the_clipboard(live_server, context, page):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/circle/")
+    page.fill("#invite-label", "Luc")
+    page.click("#circle-invite button[type=submit]")  # boosted: copy.js comes with the page
+    code = page.locator("#invitation-code").inner_text().strip()
+    link = page.locator("#invitation-link").inner_text().strip()
+    status = page.locator("#invitation-copy-status")
+
+    copy_code = page.locator("button[data-copy-target=invitation-code]")
+    assert copy_code.inner_text() == "Copier"  # Jeanne speaks French
+    assert copy_code.get_attribute("aria-label") == "Copier le code"
+    box = copy_code.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44  # a finger's tap target
+    page.evaluate("""() => {  // see which way it copies: the clipboard API here
+        const write = navigator.clipboard.writeText.bind(navigator.clipboard);
+        window.written = [];
+        navigator.clipboard.writeText = (t) => { window.written.push(t); return write(t); };
+    }""")
+    copy_code.click()
+    expect(status).to_have_text("Copié")
+    assert _clipboard_becomes(page, code)
+    assert page.evaluate("window.written") == [code]
+
+    page.locator("button[data-copy-target=invitation-link]").click()
+    assert _clipboard_becomes(page, link)  # the status already says "Copié": read the clipboard
+    expect(status).to_have_text("Copié")
+    assert page.evaluate("window.written") == [code, link]
+    _no_violations(page)
+
+
+def _clipboard_becomes(page, text: str) -> bool:
+    """Polls the clipboard in the page (page.wait_for_function would not await readText)."""
+    return page.evaluate("""async (want) => {
+        for (let i = 0; i < 50; i++) {
+            if (await navigator.clipboard.readText() === want) return true;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return false;
+    }""", text)
+
+
+def test_without_the_clipboard_api_the_code_is_selected(live_server, context, page):
+    # A page served over http from anywhere but localhost has no navigator.clipboard (and,
+    # here, the old copy command fails too): the code is selected for the phone's own Copy.
+    page.add_init_script("delete Navigator.prototype.clipboard;"
+                         " Document.prototype.execCommand = function () { return false; };")
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/circle/")
+    page.fill("#invite-label", "Luc")
+    page.click("#circle-invite button[type=submit]")
+    code = page.locator("#invitation-code").inner_text().strip()
+    assert page.evaluate("typeof navigator.clipboard") == "undefined"
+    page.locator("button[data-copy-target=invitation-code]").click()
+    expect(page.locator("#invitation-copy-status")).to_have_text(
+        "Sélectionné\u202f: copiez-le avec la commande Copier de votre appareil.")
+    assert page.evaluate("window.getSelection().toString().trim()") == code

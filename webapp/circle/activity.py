@@ -53,7 +53,8 @@ def activity():
     entries, older = audit.entries(patient.id, mine=mine, filters=filters,
                                    before=_cursor(request.args.get("before")))
     next_cursor = f"{older[0].isoformat()}_{older[1]}" if older else None
-    context = dict(lines=activity_text.lines(patient.id, entries), more=bool(older),
+    context = dict(lines=activity_text.lines(patient.id, entries, reader_id=current_user.id),
+                   more=bool(older),
                    next_cursor=next_cursor, mine=mine, chosen=chosen,
                    people=audit.people_in_history(patient.id), kinds=labels.kind_labels(),
                    periods=labels.period_labels(), device_labels=labels.device_labels())

@@ -5,6 +5,10 @@ French conjugates the verb with its subject ("Vous avez retiré…", "Claire a r
 subject and a verb phrase are never glued together. A sentence names what was acted on
 (%(what)s: "the agenda", "an appointment") or, for the care circle, the person whose access
 it was about (%(whom)s), looked up from the grant, invitation, request or block it recorded.
+
+"for ‹name›" follows a sentence only when it tells the reader something: an action done on
+behalf of someone other than the reader. On the patient's own page, a relative's message
+"for" the patient is simply one of the patient's messages, and says nothing more.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from .. import audit
 from ..accounts.models import User
 from ..extensions import db
 from .labels import role_labels
@@ -45,6 +50,8 @@ def sentences() -> dict[str, tuple[str, str]]:
         "propose": (_("You proposed %(what)s"), _("%(who)s proposed %(what)s")),
         "confirm": (_("You confirmed %(what)s"), _("%(who)s confirmed %(what)s")),
         "taken": (_("You marked a medicine as taken"), _("%(who)s marked a medicine as taken")),
+        "untaken": (_("You undid a dose marked as taken"),
+                    _("%(who)s undid a dose marked as taken")),
         "snooze": (_("You snoozed %(what)s"), _("%(who)s snoozed %(what)s")),
         "watch": (_("You asked to be alerted about %(what)s"),
                   _("%(who)s asked to be alerted about %(what)s")),
@@ -61,6 +68,13 @@ def _special_cases() -> dict[tuple[str, str], tuple[str, str]]:
                                    _("%(who)s accepted your invitation")),
         ("decline", "request"): (_("You declined %(whom)s’s request for access"),
                                  _("%(who)s declined %(whom)s’s request for access")),
+        # The chat records a conversation's start and its closing or reopening alike as a
+        # "write": "saved a conversation" would read as a recording. The first such row of a
+        # conversation is its start (see _started_conversations).
+        ("write", "conversation"): (_("You closed or reopened a conversation"),
+                                    _("%(who)s closed or reopened a conversation")),
+        ("start", "conversation"): (_("You started a conversation"),
+                                    _("%(who)s started a conversation")),
     }
 
 
@@ -123,24 +137,60 @@ def people_concerned(patient_id: int, rows) -> dict[tuple[str, str], str]:
     return found
 
 
-def lines(patient_id: int, entries) -> list[tuple[object, Markup]]:
-    """Each audit.Entry of a page with its sentence, names escaped."""
+def _started_conversations(patient_id: int, rows) -> set[int]:
+    """Ids of the rows among `rows` that are a conversation's first "write": its start."""
+    ids = {row.object_id for row in rows
+           if (row.action, row.object_type) == ("write", "conversation") and row.object_id}
+    if not ids:
+        return set()
+    event = audit.AccessEvent
+    query = (db.select(event.object_id, db.func.min(event.id))
+             .where(event.patient_id == patient_id, event.action == "write",
+                    event.object_type == "conversation", event.object_id.in_(ids))
+             .group_by(event.object_id))
+    first = {object_id: row_id for object_id, row_id in db.session.execute(query)}
+    return {row.id for row in rows if first.get(row.object_id) == row.id}
+
+
+def for_whom(row, reader_id: int) -> str | None:
+    """The name to show after "for", or None when it would tell the reader nothing: nobody
+    else was acted for, the actor acted for themself, or the reader is that person."""
+    if row.on_behalf_of_id is None or row.on_behalf_of_id in (row.actor_id, reader_id):
+        return None
+    return row.on_behalf_of.display_name if row.on_behalf_of is not None else None
+
+
+def lines(patient_id: int, entries, reader_id: int | None = None) -> list[tuple[object, Markup]]:
+    """Each audit.Entry of a page with its sentence, names escaped. `reader_id`: who reads
+    the page, the patient unless said otherwise."""
+    reader_id = patient_id if reader_id is None else reader_id
     general, special, objects, kinds = sentences(), _special_cases(), _objects(), _kind_objects()
     roles = role_labels()
-    concerned = people_concerned(patient_id, [entry.row for entry in entries])
+    rows = [entry.row for entry in entries]
+    concerned = people_concerned(patient_id, rows)
+    started = _started_conversations(patient_id, rows)
     said = []
     for entry in entries:
         row = entry.row
-        you, them = special.get((row.action, row.object_type)) or general.get(row.action) or \
+        action = "start" if row.object_type == "conversation" and row.action == "write" \
+            and row.id in started else row.action
+        you, them = special.get((action, row.object_type)) or general.get(action) or \
             _unknown_action()
         values = {"what": objects.get(row.object_type) or kinds.get(row.kind) or kinds["other"],
                   "whom": concerned.get((row.object_type, row.object_id))
                   or _unknown_person(row.action)}
         if row.by_patient:
-            said.append((entry, escape(you) % values))
-            continue
-        values["who"] = Markup('<span class="activity__who">{}</span> <span class="muted">({})'
-                               '</span>').format(row.actor_name,
-                                                 roles.get(row.acting_as, row.acting_as))
-        said.append((entry, escape(them) % values))
+            sentence = escape(you) % values
+        else:
+            # An emergency line already says so (its chip and, for opening, its sentence):
+            # the parenthesis tells who the person is, a professional.
+            role = "professional" if row.acting_as == "emergency" else row.acting_as
+            values["who"] = Markup('<span class="activity__who">{}</span> <span class="muted">'
+                                   '({})</span>').format(row.actor_name, roles.get(role, role))
+            sentence = escape(them) % values
+        name = for_whom(row, reader_id)
+        if name:
+            sentence += Markup(' <span class="muted">{}</span>').format(
+                _("for %(name)s", name=name))
+        said.append((entry, sentence))
     return said
