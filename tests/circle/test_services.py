@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask_babel import force_locale
 
 from tests.circle.conftest import count, get, give
 from webapp import audit, policy
@@ -237,6 +238,11 @@ def test_directory_search_and_blocks(app_ctx, people):
     assert names("villeurbanne") == ["Paul Lefevre"]
     assert names("20202020202") == ["Paul Lefevre"]
     assert names("Claire") == []  # relatives are not in the directory
+    # Professions are stored as codes: their names find them, in English and in French.
+    assert names("practitioner") == ["Paul Lefevre"]
+    with force_locale("fr"):
+        assert names("infirmière") == ["Nadia Benali"]
+        assert names("généraliste") == ["Paul Lefevre"]
     assert names("") == [] and names("a") == []
     services.block(jeanne, people.nadia.id)
     assert names("nadia") == []

@@ -21,7 +21,10 @@ from .grants import grant
 
 def directory(patient: User, query: str, limit: int = 20) -> list[User]:
     """Professionals matching name, profession, city or RPPS; the ones the patient blocked
-    never appear."""
+    never appear. A profession is stored as a code: a word matches the codes whose name, in
+    the reader's language or in English, contains it ("infirm" finds nurses)."""
+    from ...accounts.professions import matching_codes
+
     words = [w for w in (query or "").strip().split() if w][:5]
     if not words or len("".join(words)) < 2:
         return []
@@ -30,6 +33,7 @@ def directory(patient: User, query: str, limit: int = 20) -> list[User]:
         like = f"%{word[:60].lower()}%"
         q = q.where(or_(db.func.lower(User.display_name).like(like),
                         db.func.lower(User.profession).like(like),
+                        User.profession.in_(matching_codes(word[:60])),
                         db.func.lower(User.city).like(like),
                         User.rpps == word))
     blocked = db.select(Block.professional_id).where(Block.patient_id == patient.id)
