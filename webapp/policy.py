@@ -278,6 +278,10 @@ def _reminder_take(actor, reminder) -> bool:
             and _agenda(actor, reminder, "write"))
 
 
+# Undoing a mistaken "Taken": whoever may record it (how late is a service rule, not access).
+rule("reminder.undo_taken")(_reminder_take)
+
+
 @rule("reminder.watch")
 def _reminder_watch(actor, reminder) -> bool:
     """A relative with the agenda scope watches a medication reminder."""

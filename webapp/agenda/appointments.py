@@ -171,7 +171,8 @@ def _assign(appointment: Appointment, fields: dict) -> None:
 def get_appointment(actor: User, appointment_id: int, action: str = "appointment.read",
                     audit_read: bool = False) -> Appointment:
     return get_checked(actor, Appointment, appointment_id, action, "appointment",
-                       _("This appointment does not exist."), audit_read)
+                       _("This appointment does not exist."), audit_read,
+                       deleted=_("This appointment was deleted."))
 
 
 def update_appointment(actor: User, appointment: Appointment, data: AppointmentInput,

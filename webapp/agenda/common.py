@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from .. import audit, policy
 from ..accounts.models import User
-from ..errors import NotFound, UserError
+from ..errors import Gone, NotFound, UserError
 from ..extensions import db
 from . import recurrence
 
@@ -113,12 +113,38 @@ def circle_professionals(patient: User) -> list[User]:
     return [p for p in pros if policy.can(p, "agenda.read", patient)]
 
 
+class Deleted(Gone):
+    """What was asked for existed and was deleted (410): said only to someone who may read
+    that patient's agenda; anyone else gets the plain "does not exist"."""
+
+
+def deleted_from(actor: User, object_type: str, object_id: int) -> User | None:
+    """The patient whose `object_type` `object_id` the access history records as deleted,
+    among the patients whose agenda `actor` may read (ids are never given again, so the row
+    names that very item). None when there is no such row or it is not the actor's to know."""
+    from ..audit import AccessEvent
+    from ..circle import services as circle
+
+    readable = {p.id: p for p in circle.patients_for(actor, "agenda")}
+    if not readable:
+        return None
+    patient_id = db.session.scalar(
+        select(AccessEvent.patient_id).where(
+            AccessEvent.patient_id.in_(readable), AccessEvent.action == "delete",
+            AccessEvent.object_type == object_type, AccessEvent.object_id == str(object_id))
+        .limit(1))
+    return readable.get(patient_id)
+
+
 def get_checked(actor: User, model, object_id: int, action: str, object_type: str,
-                missing: str, audit_read: bool = False):
+                missing: str, audit_read: bool = False, deleted: str | None = None):
     """The appointment or reminder `object_id` if `actor` may do `action` on it; reading it
-    leaves a history row when asked (`audit_read`)."""
+    leaves a history row when asked (`audit_read`). Gone: `deleted` (410) when the history
+    shows it was deleted from an agenda the actor may read, else `missing` (404)."""
     found = db.session.get(model, object_id)
     if found is None:
+        if deleted and deleted_from(actor, object_type, object_id) is not None:
+            raise Deleted(deleted)
         raise NotFound(missing)
     policy.require(actor, action, found)
     if audit_read:

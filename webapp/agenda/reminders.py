@@ -105,7 +105,8 @@ def create_reminder(actor: User, patient: User, data: ReminderInput,
 def get_reminder(actor: User, reminder_id: int, action: str = "reminder.read",
                  audit_read: bool = False) -> Reminder:
     return get_checked(actor, Reminder, reminder_id, action, "reminder",
-                       _("This reminder does not exist."), audit_read)
+                       _("This reminder does not exist."), audit_read,
+                       deleted=_("This reminder was deleted."))
 
 
 def update_reminder(actor: User, reminder: Reminder, data: ReminderInput,
@@ -242,6 +243,76 @@ def record_dose(actor: User, reminder: Reminder, occurrence_at: datetime, via: s
         dose = db.session.scalar(select(Dose).where(Dose.reminder_id == reminder.id,
                                                     Dose.occurrence_at == occurrence_at))
     return dose
+
+
+def dose_of(reminder: Reminder, occurrence_at: datetime) -> Dose | None:
+    return db.session.scalar(select(Dose).where(Dose.reminder_id == reminder.id,
+                                                Dose.occurrence_at == occurrence_at))
+
+
+def undo_deadline(reminder: Reminder, dose: Dose) -> datetime:
+    """Until when a "Taken" may be undone: the end of the day it was recorded on (the
+    patient's day: midnight in the reminder's zone), and never less than the reminder's own
+    window after the tap (a tap at 23:55 can still be taken back for an hour)."""
+    recorded_local = recurrence.to_local(dose.recorded_at, reminder.timezone)
+    midnight = recurrence.to_utc(
+        datetime.combine(recorded_local.date() + timedelta(days=1), time(0, 0)),
+        reminder.timezone)
+    return max(midnight, dose.recorded_at + timedelta(minutes=reminder.window_minutes))
+
+
+def dose_undoable(reminder: Reminder, dose: Dose | None, now: datetime | None = None) -> bool:
+    return dose is not None and (now or utcnow()) < undo_deadline(reminder, dose)
+
+
+def undo_dose(actor: User, reminder: Reminder, occurrence_at: datetime,
+              now: datetime | None = None) -> None:
+    """Take back a "Taken" tapped by mistake: things go back to what they would have been.
+
+    The notifications of that dose the tap had cancelled (the patient's reminder, a snooze,
+    the watchers' alerts) are pending again: one not due yet goes at its time; one whose time
+    has passed while the dose looked taken goes at once if still within its own window (the
+    worker sends what is due and not expired), and is recorded as missed past it, as the
+    worker does for anything late. A watcher who began watching after the tap gets the
+    alert the tap had kept from being planned.
+    """
+    policy.require(actor, "reminder.undo_taken", reminder)
+    now = now or utcnow()
+    dose = dose_of(reminder, occurrence_at)
+    if dose is None:
+        raise Conflict(_("This dose is not recorded as taken: there is nothing to undo."))
+    if now >= undo_deadline(reminder, dose):
+        raise Conflict(_("It is too late to undo this: a dose can be taken back until the end "
+                         "of the day it was recorded."))
+    recorded_at = dose.recorded_at
+    # Two undos at once: only one removes the row, the other is told there is nothing left.
+    if db.session.execute(delete(Dose).where(Dose.id == dose.id)).rowcount != 1:
+        db.session.rollback()
+        raise Conflict(_("This dose is not recorded as taken: there is nothing to undo."))
+    _restore_skipped_for(reminder, occurrence_at, recorded_at, now)
+    audit_action(actor, reminder.patient, "untaken", "medication", reminder.id)
+    db.session.commit()
+
+
+def _restore_skipped_for(reminder: Reminder, occurrence_at: datetime, recorded_at: datetime,
+                         now: datetime) -> None:
+    # Settled as "skipped" since the tap: by the tap itself, or by the worker finding the dose
+    # taken. The worker asks again (dose, access) when each one is due.
+    for delivery in db.session.scalars(
+        select(Delivery).where(Delivery.reminder_id == reminder.id,
+                               Delivery.occurrence_at == occurrence_at,
+                               Delivery.status == "skipped",
+                               Delivery.finished_at >= recorded_at)
+    ):
+        if delivery.expires_at < now:
+            delivery.status, delivery.finished_at = "missed", now
+        else:
+            delivery.status, delivery.finished_at, delivery.claimed_by = "pending", None, None
+    still_useful = [w for w in reminder.watches
+                    if occurrence_at + timedelta(minutes=w.delay_minutes) + WATCH_WINDOW > now]
+    # Only the ones missing (dedupe keys): a watch set up while the dose looked taken.
+    _add_occurrence_deliveries(reminder, [occurrence_at], watches=still_useful,
+                               patient_too=False)
 
 
 def _skip_pending_for(reminder_id: int, occurrence_at: datetime, now: datetime) -> None:

@@ -49,6 +49,7 @@ from .common import (  # noqa: F401
     SNOOZE_WINDOW,
     WATCH_DELAYS,
     WATCH_WINDOW,
+    Deleted,
     acting_patient,
     audit_action,
     circle_professionals,
@@ -75,12 +76,16 @@ from .reminders import (  # noqa: F401
     ReminderInput,
     create_reminder,
     delete_reminder,
+    dose_of,
+    dose_undoable,
     get_reminder,
     materialize_reminder,
     parse_delay,
     parse_occurrence,
     record_dose,
     snooze,
+    undo_deadline,
+    undo_dose,
     unwatch,
     update_reminder,
     watch,
@@ -97,6 +102,7 @@ class Entry:
     item: object
     occurrence_at: datetime | None = None
     taken: bool = False
+    dose: Dose | None = None  # the "Taken" record, when there is one
 
     @property
     def key(self) -> str:
@@ -125,15 +131,16 @@ def entries_between(patient: User, start_utc: datetime, end_utc: datetime, tz: s
         select(Reminder).where(Reminder.patient_id == patient.id, Reminder.active.is_(True))
     ).all()
     taken = {
-        (d.reminder_id, d.occurrence_at) for d in db.session.scalars(
+        (d.reminder_id, d.occurrence_at): d for d in db.session.scalars(
             select(Dose).where(Dose.reminder_id.in_([r.id for r in reminders]),
                                Dose.occurrence_at >= start_utc, Dose.occurrence_at < end_utc))
-    } if reminders else set()
+    } if reminders else {}
     for reminder in reminders:
         for occ in recurrence.occurrences_between(reminder.rrule, reminder.dtstart,
                                                   reminder.timezone, start_utc, end_utc):
+            dose = taken.get((reminder.id, occ))
             out.append(Entry("reminder", occ, recurrence.to_local(occ, tz), reminder,
-                             occurrence_at=occ, taken=(reminder.id, occ) in taken))
+                             occurrence_at=occ, taken=dose is not None, dose=dose))
     out.sort(key=lambda e: (e.at, e.kind))
     return out
 
@@ -184,14 +191,15 @@ def reminders_of(patient: User) -> list[Reminder]:
     ).all()
 
 
-def upcoming_doses(reminder: Reminder, now: datetime, n: int = 5) -> list[tuple[datetime, bool]]:
+def upcoming_doses(reminder: Reminder, now: datetime, n: int = 5
+                   ) -> list[tuple[datetime, Dose | None]]:
     """The next `n` occurrences (from 12 hours ago, so this morning's dose is still there),
-    each with whether it was recorded as taken."""
+    each with its "Taken" record if it was recorded as taken."""
     upcoming = recurrence.next_occurrences(reminder.rrule, reminder.dtstart, reminder.timezone,
                                            now - timedelta(hours=12), n=n)
-    taken = set(db.session.scalars(select(Dose.occurrence_at).where(
-        Dose.reminder_id == reminder.id, Dose.occurrence_at.in_(upcoming)))) if upcoming else set()
-    return [(occ, occ in taken) for occ in upcoming]
+    taken = {d.occurrence_at: d for d in db.session.scalars(select(Dose).where(
+        Dose.reminder_id == reminder.id, Dose.occurrence_at.in_(upcoming)))} if upcoming else {}
+    return [(occ, taken.get(occ)) for occ in upcoming]
 
 
 def deliveries_of(reminder: Reminder, limit: int = 10, now: datetime | None = None

@@ -13,7 +13,7 @@ from ..htmx import render
 from . import bp
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
     """JSON only for a client that asks for it: HTMX (whose requests accept anything) swaps
     the answer into the page, where JSON would show as raw text."""
     if request.headers.get("HX-Request"):
@@ -23,7 +23,7 @@ def _wants_json() -> bool:
 
 
 def error_response(status: int, message: str):
-    if _wants_json():
+    if wants_json():
         return jsonify(error=message), status
     return render("core/error.html", "core/_error.html", status=status,
                   status_code=status, message=message)

@@ -9,7 +9,7 @@ medication reminder. Routes that change or remove an item get a fresh one per ce
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests.security.matrix import (
     ALLOW,
@@ -86,6 +86,18 @@ def _fresh_for_cell(s) -> int:
     return s.__dict__["cell_reminder"]
 
 
+def _taken_for_cell(s) -> int:
+    """A fresh reminder per cell whose last dose the owner recorded as taken (to undo)."""
+    from webapp.agenda import services
+    from webapp.agenda.models import Reminder
+    from webapp.extensions import db
+
+    reminder_id = _fresh_for_cell(s)
+    occurrence = datetime.fromisoformat(_occurrence(s, reminder_id))
+    services.record_dose(_owner(s), db.session.get(Reminder, reminder_id), occurrence)
+    return reminder_id
+
+
 def _shared_appointment(s) -> int:
     return s.once("appointment", _appointment)
 
@@ -157,6 +169,10 @@ ROUTES = {
     # resolved before the data, which reads the same reminder.
     "agenda.snooze": Route(
         "POST", lambda s: f"/agenda/reminders/{_fresh_for_cell(s)}/snooze", AGENDA,
+        data=lambda s: {"occurrence": _occurrence(s, s.__dict__["cell_reminder"])}),
+    # Undo a "Taken": whoever may record one; a fresh dose taken by the owner per cell.
+    "agenda.undo_taken": Route(
+        "POST", lambda s: f"/agenda/reminders/{_taken_for_cell(s)}/taken/undo", AGENDA,
         data=lambda s: {"occurrence": _occurrence(s, s.__dict__["cell_reminder"])}),
     "agenda.watch": Route(
         "POST", lambda s: f"/agenda/reminders/{_shared_reminder(s)}/watch", WATCHERS,

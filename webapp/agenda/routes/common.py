@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import flash, request
+from flask import flash, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ... import policy
+from ...core.errors import wants_json
 from ...errors import Forbidden, UserError
 from ...extensions import db
 from ...htmx import redirect_to, render
-from .. import recurrence, services
+from .. import bp, recurrence, services
 
 
 def patient_or_page(required: bool = False):
@@ -54,7 +55,8 @@ def page_context(patient, **extra):
     ctx = dict(patient=patient, today=local_today(), kind_labels=_kind_labels(),
                describe=recurrence.describe, acting=patient.id != current_user.id,
                can_write=policy.can(current_user, "agenda.write", patient),
-               soon=services.utcnow() + timedelta(hours=12))
+               soon=services.utcnow() + timedelta(hours=12),
+               undo_open=services.dose_undoable)
     ctx.update(extra)
     return ctx
 
@@ -82,3 +84,14 @@ def done(message: str, url: str):
     """After a change the person asked for: say it is done, on the page they land on."""
     flash(message, "success")
     return redirect_to(url)
+
+
+@bp.errorhandler(services.Deleted)
+def deleted(exc: services.Deleted):
+    """Back to a deleted appointment or reminder (the browser's Back after deleting it): say
+    it was deleted, and lead back to the agenda, instead of a bare "does not exist"."""
+    db.session.rollback()
+    if wants_json():
+        return jsonify(error=exc.message), exc.status
+    return render("agenda/deleted.html", "agenda/_deleted.html", status=exc.status,
+                  message=exc.message)

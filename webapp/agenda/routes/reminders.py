@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import request, url_for
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ... import policy
+from ...errors import UserError
+from ...extensions import db
 from ...htmx import redirect_to, render, wants_fragment
 from .. import bp, recurrence, services
 from ..models import REMINDER_KINDS
@@ -62,8 +64,8 @@ def _reminder_page(reminder, **extra):
     now = services.utcnow()
     tz = services.user_tz(current_user)
     soon = now + timedelta(hours=12)
-    occurrences = [(occ, recurrence.to_local(occ, tz), taken, occ <= soon)
-                   for occ, taken in services.upcoming_doses(reminder, now)]
+    occurrences = [(occ, recurrence.to_local(occ, tz), dose, occ <= soon)
+                   for occ, dose in services.upcoming_doses(reminder, now)]
     watch = services.watch_of(current_user, reminder)
     return render("agenda/reminder.html", "agenda/_reminder.html",
                   **page_context(reminder.patient, reminder=reminder, occurrences=occurrences,
@@ -115,6 +117,14 @@ def delete_reminder(reminder_id: int):
     return done(_("The reminder is deleted."), url_for("agenda.index"))
 
 
+def _taken_fragment(reminder, occurrence, dose, status=200, **extra):
+    """The "Taken" mark of one dose, as the day list and the reminder page show it."""
+    tz = services.user_tz(current_user)
+    return render("agenda/reminder.html", "agenda/_taken.html", status=status,
+                  **page_context(reminder.patient, reminder=reminder, occurrence=occurrence,
+                                 dose=dose, local=recurrence.to_local(occurrence, tz), **extra))
+
+
 @bp.post("/reminders/<int:reminder_id>/taken")
 @login_required
 def taken(reminder_id: int):
@@ -122,10 +132,28 @@ def taken(reminder_id: int):
     occurrence = services.parse_occurrence(request.form.get("occurrence"))
     dose = services.record_dose(current_user, rem, occurrence)
     if wants_fragment():
-        tz = services.user_tz(current_user)
-        return render("agenda/reminder.html", "agenda/_taken.html", reminder=rem,
-                      occurrence=dose.occurrence_at, done=True,
-                      local=recurrence.to_local(dose.occurrence_at, tz))
+        return _taken_fragment(rem, dose.occurrence_at, dose)
+    return redirect_to(_back(url_for("agenda.reminder", reminder_id=reminder_id)))
+
+
+@bp.post("/reminders/<int:reminder_id>/taken/undo")
+@login_required
+def undo_taken(reminder_id: int):
+    """Take back a "Taken" tapped by mistake (the rest of that day)."""
+    rem = services.get_reminder(current_user, reminder_id, "reminder.undo_taken")
+    occurrence = services.parse_occurrence(request.form.get("occurrence"))
+    try:
+        services.undo_dose(current_user, rem, occurrence)
+    except UserError as exc:
+        if not wants_fragment() or exc.status == 403:
+            raise
+        # In place: the mark as it stands, with the reason nothing changed.
+        db.session.rollback()
+        return _taken_fragment(rem, occurrence, services.dose_of(rem, occurrence),
+                               status=exc.status, error=exc)
+    if wants_fragment():
+        return _taken_fragment(rem, occurrence, None, undone=True)
+    flash(_("Undone: this dose is no longer recorded as taken."), "success")
     return redirect_to(_back(url_for("agenda.reminder", reminder_id=reminder_id)))
 
 
