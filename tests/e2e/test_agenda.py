@@ -246,3 +246,24 @@ def test_relative_is_reminded_of_an_appointment_too_and_can_stop(page):
     expect(page.locator("#appointment [role=status]")).to_have_text(
         "Vous recevrez aussi les rappels de ce rendez-vous.")
     expect(page.locator("#appointment .facts")).to_contain_text("Claire Martin")
+
+
+def test_patient_undoes_a_taken_tapped_by_mistake(page):
+    """Elderly fingers tap the wrong button: "Taken" is undone in place, the focus stays on
+    the button that replaced the one tapped, and the page says the dose is open again."""
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/agenda/")
+    page.get_by_role("link", name="Kardégic 75 mg").first.click()
+    mark = page.locator(".taken").first  # the dose within the next or last 12 hours
+    mark.get_by_role("button", name="Pris").click()
+    expect(mark).to_contain_text("Pris à")
+    undo = mark.get_by_role("button", name="Annuler")
+    expect(undo).to_be_focused()
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
+    undo.click()
+    expect(mark).to_contain_text("Plus noté comme pris.")
+    expect(mark.get_by_role("button", name="Pris")).to_be_focused()
+    page.reload()
+    expect(page.locator(".taken").first.get_by_role("button", name="Pris")).to_be_visible()
+    expect(page.locator(".taken").first).not_to_contain_text("Pris à")
