@@ -469,6 +469,8 @@
           selectOOB: "#chat-access-notice"
         });
       }
+      // The list marks them too.
+      refreshList();
     });
     window.HSChat.on("list_changed", refreshList);
     window.HSChat.on("unread_changed", refreshList);

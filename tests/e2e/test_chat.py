@@ -122,6 +122,9 @@ def save_settings(page, *, large_text=None, language=None) -> None:
     """Change the signed-in person's settings through the Me page, as they would."""
     page.goto("/accounts/me")
     if large_text is not None and page.is_checked("#large_text") != large_text:
+        # Away from the fixed tab bar: with a banner above (e.g. notifications not turned on)
+        # the box can sit right on its edge, where a tap does not reach it.
+        page.locator("label[for=large_text]").evaluate("e => e.scrollIntoView({block: 'center'})")
         page.click("label[for=large_text]")
     if language is not None:
         page.select_option("#language", language)

@@ -1,16 +1,18 @@
-"""The conversation list: last activity first, unread counts, the unread total of the tab bar."""
+"""The conversation list: last activity first, unread counts, the members who can no longer
+read a conversation, the unread total of the tab bar."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ... import policy
 from ...accounts.models import User
 from ...extensions import db
-from ..models import Conversation, ConversationMember, Message
+from ..models import Conversation, ConversationKind, ConversationMember, Message
+from .common import now
 
 
 @dataclass
@@ -19,6 +21,9 @@ class Row:
     unread: int
     last_message: Message | None
     others: list[User]
+    # Other members who can no longer read it (grant revoked or ended, blocked, account
+    # closed): the list marks them, as the conversation's header does.
+    lost: list[User] = field(default_factory=list)
 
     @property
     def preview(self) -> str:
@@ -82,10 +87,54 @@ def conversation_list(
         if last_ids
         else {}
     )
-    return [
-        Row(c, n, last.get(c.last_message_id), [m.user for m in c.members if m.user_id != user.id])
-        for c, n in rows
-    ]
+    grants = _grants_in_force([c for c, _n in rows], user)
+    result = []
+    for c, n in rows:
+        others = [m.user for m in c.members if m.user_id != user.id]
+        lost = [
+            u for u in others
+            if not policy.conversation_read_given(u, c, grants.get((c.patient_id, u.id)))
+        ]
+        result.append(Row(c, n, last.get(c.last_message_id), others, lost))
+    return result
+
+
+def _grants_in_force(conversations: list[Conversation], user: User) -> dict:
+    """{(patient id, member id): grant} for the grants in force between the patients of these
+    care conversations and their other members: circle.services.active_grant's answer for all
+    of them in ONE query (an active_grant call costs two, and the list has dozens of
+    conversations of a few members each). Policy decides from them
+    (policy.conversation_read_given)."""
+    from ...circle.models import Block, Grant
+
+    pairs = {
+        (c.patient_id, m.user_id)
+        for c in conversations
+        if c.kind == ConversationKind.CARE and c.patient_id is not None
+        for m in c.members
+        if m.user_id not in (user.id, c.patient_id)
+    }
+    if not pairs:
+        return {}
+    at = now()
+    found = db.session.execute(
+        select(Grant, Block.id)
+        .outerjoin(
+            Block,
+            and_(Block.patient_id == Grant.patient_id, Block.professional_id == Grant.grantee_id),
+        )
+        .where(
+            Grant.patient_id.in_({p for p, _g in pairs}),
+            Grant.grantee_id.in_({g for _p, g in pairs}),
+        )
+    ).all()
+    return {
+        (grant.patient_id, grant.grantee_id): grant
+        for grant, blocked in found
+        if blocked is None
+        and grant.is_active(at)
+        and (grant.patient_id, grant.grantee_id) in pairs
+    }
 
 
 def unread_total(user: User) -> int:

@@ -1,0 +1,52 @@
+"""The conversation list marks, live, a member who lost access: Claire is on her list when
+Jeanne revokes her nurse; the row of their conversation says so without a reload."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import PHONE, sign_in_with_password
+
+JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
+CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
+
+
+def test_the_list_marks_a_member_who_lost_access_at_once(browser, tmp_path):
+    """(A server of its own: revoking the demo nurse would change the other tests' data.)"""
+    import sqlite3
+
+    from tests.live import LiveServer
+
+    server = LiveServer(tmp_path / "list-revoke").prepare(seed=True)
+    server.start()
+    contexts = [browser.new_context(viewport=PHONE, base_url=server.url, locale="fr-FR",
+                                    timezone_id="Europe/Paris") for _ in range(2)]
+    try:
+        claire, jeanne = (context.new_page() for context in contexts)
+        for page in (claire, jeanne):
+            page.set_default_timeout(10_000)
+        sign_in_with_password(claire, *CLAIRE)
+        claire.goto("/chat/")
+        claire.wait_for_function("() => window.HSChat && window.HSChat.connected()")
+        row = claire.locator(".chat-row", has_text="Pansement de la jambe")
+        assert row.locator(".chat-row__lost").count() == 0
+
+        with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:
+            [(grant_id,)] = db.execute(
+                "SELECT g.id FROM circle_grants g JOIN users u ON u.id = g.grantee_id"
+                " WHERE u.email = 'nadia@demo.healthspace.test'"
+            ).fetchall()
+        sign_in_with_password(jeanne, *JEANNE)
+        status = jeanne.evaluate("""async (id) => {
+            const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
+            const r = await fetch('/circle/grants/' + id + '/revoke',
+                                  {method: 'POST', headers: {'X-CSRFToken': token}});
+            return r.status; }""", grant_id)
+        assert status in (200, 204, 302)
+
+        mark = row.locator(".chat-row__lost")
+        mark.wait_for()
+        assert mark.inner_text() == "Nadia Benali n’a plus accès"
+        assert claire.url.endswith("/chat/")  # no reload, no navigation
+    finally:
+        for context in contexts:
+            context.close()
+        server.stop()
