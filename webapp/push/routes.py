@@ -8,15 +8,17 @@ old subscription's endpoint and secret, which only that browser and this server 
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import has_request_context, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from .. import policy
+from ..core.banners import banner_provider
 from ..errors import UserError
 from ..extensions import csrf, limiter
-from ..htmx import render
+from ..htmx import render, wants_fragment
 from . import bp, services, vapid
 
 
@@ -128,3 +130,52 @@ def confirm_test():
     if not services.confirm_test(data.get("action"), data.get("token")):
         return jsonify(error=_("This notification has expired.")), 400
     return jsonify(confirmed=True)
+
+
+# ---- The banner: "Notifications are not turned on on any of your devices" -----------------
+#
+# For people who count on notifications (services.device_warning: a domain registered what they
+# would be notified of) and have no device that receives them. "Not now" hides it until they
+# sign out (the session); a device that starts receiving them hides it for good.
+
+BANNER_HIDDEN_KEY = "push_banner_hidden"
+
+
+@banner_provider
+def no_device_banner(user) -> list[tuple[str, str]]:
+    # One query at most, and only for a full page: fragments show no banner, and the
+    # notifications page is where the person turns them on.
+    if (not has_request_context() or wants_fragment() or request.blueprint == "push"
+            or session.get(BANNER_HIDDEN_KEY)):
+        return []
+    warning = services.device_warning(user)
+    if warning is None:
+        return []
+    if warning == services.FAILING:
+        text, link = (_("Notifications no longer reach any of your devices: you could miss a "
+                        "message or a reminder."), _("Check notifications"))
+    else:
+        text, link = (_("Notifications are not turned on on any of your devices: you could "
+                        "miss a message or a reminder."), _("Turn on notifications"))
+    # core's banners carry text only: the link and the button are markup built here, every
+    # piece of text escaped by Markup.format.
+    return [("push", Markup(
+        '<span class="banner__text">{text}</span> '
+        '<a class="button banner__action" href="{url}">{link}</a> '
+        '<button type="button" class="banner__dismiss secondary" hx-post="{hide}" '
+        'hx-target="closest .banner" hx-swap="outerHTML" aria-label="{hide_label}">'
+        '{not_now}</button>'
+    ).format(text=text, url=url_for("push.settings"), link=link,
+             hide=url_for("push.hide_banner"), not_now=_("Not now"),
+             hide_label=_("Not now: hide this message until I sign in again")))]
+
+
+@bp.post("/banner/hide")
+@login_required
+def hide_banner():
+    """ "Not now": no banner about devices until the person signs in again."""
+    policy.require(current_user, "account.manage_self", current_user)
+    session[BANNER_HIDDEN_KEY] = True
+    if request.htmx:
+        return ""  # the banner is swapped for nothing
+    return redirect(url_for("core.home"))

@@ -22,6 +22,13 @@ import json
 
 from ..extensions import db
 from . import tokens
+from .audience import (  # noqa: F401 -- who counts on notifications (see audience.py)
+    FAILING,
+    FAILING_AFTER,
+    NONE,
+    counts_on_notifications,
+    device_warning,
+)
 from .devices import (  # noqa: F401 -- push's public services
     MAX_DEVICES,
     SESSION_KEY,

@@ -45,6 +45,8 @@ ROUTES = {
     "push.preferences": Route("POST", "/push/preferences", expect.signed_in(),
                               data={"show_details": "on"}),
     "push.send_test": Route("POST", "/push/test", expect.signed_in()),
+    # "Not now" on the banner: hides it in the person's own session, nothing else.
+    "push.hide_banner": Route("POST", "/push/banner/hide", expect.signed_in()),
     # Called by the service worker: no session needed, and without a genuine token or the
     # old subscription's secret nobody gets anything but a refusal.
     "push.confirm_test": Route("POST", "/push/test/confirm", expect.public(ok=400),
