@@ -32,18 +32,6 @@
     if (form && (event.target.name === "mode" || event.target.name === "freq")) syncReminderForm(form);
   });
 
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("[data-copy]");
-    if (!button) return;
-    var field = document.querySelector(button.getAttribute("data-copy"));
-    if (!field) return;
-    field.select();
-    var done = function () { button.textContent = button.getAttribute("data-copied"); };
-    if (navigator.clipboard) {
-      navigator.clipboard.writeText(field.value).then(done, function () {});
-    }
-  });
-
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function (event) { init(event.target); });
 })();
