@@ -4,12 +4,18 @@ PostgreSQL sequences never go back)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from webapp.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _integer_id_tables() -> list[str]:
@@ -44,25 +50,17 @@ def test_the_id_of_a_deleted_row_is_not_given_again(app_ctx, make_user):
 
 
 def _upgrade(path, revision: str) -> None:
-    from flask_migrate import downgrade, upgrade
-
-    from webapp import create_app
-
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-        "INSTANCE_DIR": str(path.parent),
-    })
-    with app.app_context():
-        if revision == "down":
-            downgrade(revision="0007")
-        else:
-            upgrade(revision=revision)
-        db.engine.dispose()
+    """`flask db upgrade|downgrade` in a process of its own: a second app in this process
+    would take over the shared Socket.IO server of the tests' app."""
+    command = ["downgrade", "0007"] if revision == "down" else ["upgrade", revision]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}",
+           "HEALTHSPACE_INSTANCE": str(path.parent), "HEALTHSPACE_ENV": "test"}
+    env.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", *command],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
 
 
-def test_the_migration_keeps_every_row_constraint_and_index(tmp_path, app):
+def test_the_migration_keeps_every_row_constraint_and_index(tmp_path):
     path = tmp_path / "old.db"
     _upgrade(path, "0007")
     with sqlite3.connect(path) as old:
