@@ -85,7 +85,7 @@ def test_the_notice_is_in_french_for_french_readers(app, client, login, circle, 
     html = client.get(f"/chat/{conversation}").get_data(as_text=True)
     assert _members_line(html).startswith("Nadia Benali (n’a plus accès), Jeanne Martin")
     assert _notice(html)[1] == (
-        "Nadia Benali n’a plus accès à cette conversation : "
+        "Nadia Benali n’a plus accès à cette conversation\u202f: "
         "les messages envoyés ici ne lui parviendront pas."
     )
 

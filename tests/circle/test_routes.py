@@ -265,7 +265,7 @@ def test_circle_screens_speak_french(app, client, granted, login, make_user):
     page = client.get("/circle/").get_data(as_text=True)
     assert "Mon entourage" in page and "Inviter un proche" in page
     response = client.post(f"/circle/grants/{granted.claire_grant}", data={"scopes": ["xray"]})
-    assert "Type d’accès inconnu : xray." in response.get_data(as_text=True)
+    assert "Type d’accès inconnu\u202f: xray." in response.get_data(as_text=True)
 
 
 def test_every_recorded_action_has_a_label_in_the_access_history(app):

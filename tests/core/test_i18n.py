@@ -125,3 +125,23 @@ def test_every_domain_string_has_a_french_translation(domain):
     missing = {text for text in marked if text not in translated
                and not (text.endswith(" ") and any(t.startswith(text) for t in translated))}
     assert missing == set()
+
+
+def test_french_punctuation_keeps_its_narrow_space():
+    """French puts a (narrow, no-break) space before ; : ! ? and inside « »: a plain space
+    there lets a phone's narrow screen break the line before the colon or the question mark."""
+    from babel.messages.pofile import read_po
+
+    from webapp.i18n import HERE
+
+    wrong = []
+    for po in sorted((HERE / "translations").glob("*/fr/LC_MESSAGES/messages.po")):
+        with open(po, "rb") as fh:
+            for message in read_po(fh):
+                if not message.id:  # the header (its plural formula is code)
+                    continue
+                forms = message.string if isinstance(message.string, tuple) else (message.string,)
+                for text in forms:
+                    if text and re.search(r" [;:!?]|« | »", text):
+                        wrong.append((po.parts[-4], text))
+    assert wrong == []

@@ -424,7 +424,7 @@ def test_others_see_at_once_that_a_member_lost_access(browser, tmp_path):
             "Nadia Benali (n’a plus accès), Jeanne Martin")
         notice = claire.locator("#chat-access-notice")
         assert notice.is_visible()
-        assert notice.inner_text() == ("Nadia Benali n’a plus accès à cette conversation : "
+        assert notice.inner_text() == ("Nadia Benali n’a plus accès à cette conversation\u202f: "
                                        "les messages envoyés ici ne lui parviendront pas.")
         # Above the message box, and the draft is still there.
         box = claire.locator("#composer-body").bounding_box()

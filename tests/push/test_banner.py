@@ -97,12 +97,12 @@ def test_in_french(app, client, login, people):
     login(client, people.nadia)
     banner = _banner(_home(client))
     assert banner == {
-        "text": "Les notifications ne sont activées sur aucun de vos appareils : vous pourriez "
-                "manquer un message ou un rappel.",
+        "text": "Les notifications ne sont activées sur aucun de vos appareils\u202f: "
+                "vous pourriez manquer un message ou un rappel.",
         "link": ("/push/", "Activer les notifications"),
         "button": ("/push/banner/hide", "Plus tard"),
     }
-    assert 'aria-label="Plus tard : masquer ce message jusqu’à ma prochaine connexion"' in (
+    assert 'aria-label="Plus tard\u202f: masquer ce message jusqu’à ma prochaine connexion"' in (
         _home(client))
 
 
@@ -133,7 +133,7 @@ def test_devices_that_all_keep_failing_are_no_device(app, client, login, people,
         db.session.get(User, people.nadia.id).language = "fr"
         db.session.commit()
     banner = _banner(_home(client))
-    assert banner["text"] == ("Les notifications n’arrivent plus sur aucun de vos appareils : "
+    assert banner["text"] == ("Les notifications n’arrivent plus sur aucun de vos appareils\u202f: "
                               "vous pourriez manquer un message ou un rappel.")
     assert banner["link"] == ("/push/", "Vérifier les notifications")
     # One device that works again is enough.
