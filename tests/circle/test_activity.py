@@ -310,8 +310,9 @@ def test_emergency_access_is_not_said_twice_in_a_line(app, client, login, grante
      "Nadia Benali (professional) closed or reopened a conversation"),
     ("fr", "Nadia Benali (professionnel·le) a commencé une conversation",
      "Nadia Benali (professionnel·le) a fermé ou rouvert une conversation")])
-def test_starting_and_closing_a_conversation_read_as_such(app, client, login, granted,
-                                                         language, started, closed):
+def test_older_rows_tell_a_conversation_s_start_from_its_closing(app, client, login, granted,
+                                                                 language, started, closed):
+    """Before the chat recorded "start", "close" and "reopen", all three were a "write"."""
     with app.app_context():
         jeanne, nadia = get(granted.jeanne), get(granted.nadia)
         audit.record(nadia, jeanne, "write", "conversation", 5)  # the chat's start...
@@ -324,3 +325,27 @@ def test_starting_and_closing_a_conversation_read_as_such(app, client, login, gr
     assert text.count(started) == 2 and text.count(closed) == 1
     assert "saved a conversation" not in text and "enregistré une conversation" not in text
     assert text.index(started) < text.index(closed)  # newest first: 6 started, 5 closed, ...
+
+
+@pytest.mark.parametrize("language, lines", [
+    ("en", ["Nadia Benali (professional) reopened a conversation to replies",
+            "Nadia Benali (professional) closed a conversation to replies",
+            "Nadia Benali (professional) started a conversation"]),
+    ("fr", ["Nadia Benali (professionnel·le) a rouvert une conversation aux réponses",
+            "Nadia Benali (professionnel·le) a fermé une conversation aux réponses",
+            "Nadia Benali (professionnel·le) a commencé une conversation"])])
+def test_the_chat_s_start_close_and_reopen_read_as_such(app, client, login, granted,
+                                                        language, lines):
+    from webapp.chat import services as chat
+
+    with app.app_context():
+        nadia = get(granted.nadia)
+        conversation = chat.start_conversation(nadia, patient=get(granted.jeanne),
+                                               member_ids=[], subject="Pansement")
+        chat.set_closed(nadia, conversation, True)
+        chat.set_closed(nadia, conversation, False)
+    _speak(app, granted.jeanne, language)
+    login(client, granted.jeanne)
+    text = _text(client.get("/circle/activity").get_data(as_text=True))
+    positions = [text.index(line) for line in lines]  # newest first
+    assert positions == sorted(positions)

@@ -52,6 +52,10 @@ def sentences() -> dict[str, tuple[str, str]]:
         "taken": (_("You marked a medicine as taken"), _("%(who)s marked a medicine as taken")),
         "untaken": (_("You undid a dose marked as taken"),
                     _("%(who)s undid a dose marked as taken")),
+        "start": (_("You started %(what)s"), _("%(who)s started %(what)s")),
+        "close": (_("You closed %(what)s to replies"), _("%(who)s closed %(what)s to replies")),
+        "reopen": (_("You reopened %(what)s to replies"),
+                   _("%(who)s reopened %(what)s to replies")),
         "snooze": (_("You snoozed %(what)s"), _("%(who)s snoozed %(what)s")),
         "watch": (_("You asked to be alerted about %(what)s"),
                   _("%(who)s asked to be alerted about %(what)s")),
@@ -68,13 +72,12 @@ def _special_cases() -> dict[tuple[str, str], tuple[str, str]]:
                                    _("%(who)s accepted your invitation")),
         ("decline", "request"): (_("You declined %(whom)s’s request for access"),
                                  _("%(who)s declined %(whom)s’s request for access")),
-        # The chat records a conversation's start and its closing or reopening alike as a
-        # "write": "saved a conversation" would read as a recording. The first such row of a
-        # conversation is its start (see _started_conversations).
+        # Rows written before the chat recorded "start", "close" and "reopen" say "write" for
+        # all three ("saved a conversation" would read as a recording): the first such row of
+        # a conversation is its start (see _started_conversations), the others a closing or
+        # a reopening.
         ("write", "conversation"): (_("You closed or reopened a conversation"),
                                     _("%(who)s closed or reopened a conversation")),
-        ("start", "conversation"): (_("You started a conversation"),
-                                    _("%(who)s started a conversation")),
     }
 
 

@@ -158,7 +158,7 @@ def start_conversation(creator: User, *, patient: User | None, member_ids, subje
         audit.record(
             creator,
             patient,
-            "write",
+            "start",
             "conversation",
             conversation.id,
             on_behalf_of=patient if creator.is_relative else None,
@@ -198,7 +198,13 @@ def set_closed(user: User, conversation: Conversation, closed: bool) -> Conversa
     else:
         return conversation
     if conversation.patient_id is not None:
-        audit.record(user, conversation.patient_id, "write", "conversation", conversation.id)
+        audit.record(
+            user,
+            conversation.patient_id,
+            "close" if closed else "reopen",
+            "conversation",
+            conversation.id,
+        )
     db.session.commit()
     socketio.emit(
         "closed",
