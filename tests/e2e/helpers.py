@@ -82,3 +82,23 @@ def register_subscription(page, endpoint):
         return r.status; }""", subscription.info())
     assert status == 201
     return subscription
+
+
+def revoke_as_patient(page, database_url: str, patient: tuple[str, str], grantee_email: str):
+    """Sign `page` in as the patient and revoke `grantee_email`'s grant through the real route
+    (the grant id read from the server's SQLite file). Returns the route's status."""
+    import sqlite3
+
+    from tests.e2e.conftest import sign_in_with_password
+
+    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
+        [(grant_id,)] = db.execute(
+            "SELECT g.id FROM circle_grants g JOIN users u ON u.id = g.grantee_id"
+            " WHERE u.email = ?", (grantee_email,)
+        ).fetchall()
+    sign_in_with_password(page, *patient)
+    return page.evaluate("""async (id) => {
+        const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
+        const r = await fetch('/circle/grants/' + id + '/revoke',
+                              {method: 'POST', headers: {'X-CSRFToken': token}});
+        return r.status; }""", grant_id)

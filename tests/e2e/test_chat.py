@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import PHONE, axe_violations, format_violations, sign_in_with_password
+from tests.e2e.helpers import revoke_as_patient
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
 NADIA = ("nadia@demo.healthspace.test", "nadia-demo-2026")
@@ -387,7 +388,6 @@ def test_others_see_at_once_that_a_member_lost_access(browser, tmp_path):
     """Jeanne revokes her nurse while Claire has the conversation open: Claire's header marks
     Nadia and a notice above the composer says she will not read it; her draft stays. (A server
     of its own: revoking the demo nurse would change the other tests' conversation.)"""
-    import sqlite3
 
     from tests.live import LiveServer
 
@@ -405,17 +405,8 @@ def test_others_see_at_once_that_a_member_lost_access(browser, tmp_path):
         assert not claire.is_visible("#chat-access-notice")
         claire.fill("#composer-body", "Maman a de la fièvre")
 
-        with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:
-            [(grant_id,)] = db.execute(
-                "SELECT g.id FROM circle_grants g JOIN users u ON u.id = g.grantee_id"
-                " WHERE u.email = 'nadia@demo.healthspace.test'"
-            ).fetchall()
-        sign_in_with_password(jeanne, *JEANNE)
-        status = jeanne.evaluate("""async (id) => {
-            const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
-            const r = await fetch('/circle/grants/' + id + '/revoke',
-                                  {method: 'POST', headers: {'X-CSRFToken': token}});
-            return r.status; }""", grant_id)
+        status = revoke_as_patient(jeanne, server.database_url, JEANNE,
+                                   "nadia@demo.healthspace.test")
         assert status in (200, 204, 302)
 
         claire.wait_for_function(

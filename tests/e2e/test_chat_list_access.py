@@ -4,6 +4,7 @@ Jeanne revokes her nurse; the row of their conversation says so without a reload
 from __future__ import annotations
 
 from tests.e2e.conftest import PHONE, sign_in_with_password
+from tests.e2e.helpers import revoke_as_patient
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
 CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
@@ -11,7 +12,6 @@ CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
 
 def test_the_list_marks_a_member_who_lost_access_at_once(browser, tmp_path):
     """(A server of its own: revoking the demo nurse would change the other tests' data.)"""
-    import sqlite3
 
     from tests.live import LiveServer
 
@@ -29,17 +29,8 @@ def test_the_list_marks_a_member_who_lost_access_at_once(browser, tmp_path):
         row = claire.locator(".chat-row", has_text="Pansement de la jambe")
         assert row.locator(".chat-row__lost").count() == 0
 
-        with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:
-            [(grant_id,)] = db.execute(
-                "SELECT g.id FROM circle_grants g JOIN users u ON u.id = g.grantee_id"
-                " WHERE u.email = 'nadia@demo.healthspace.test'"
-            ).fetchall()
-        sign_in_with_password(jeanne, *JEANNE)
-        status = jeanne.evaluate("""async (id) => {
-            const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
-            const r = await fetch('/circle/grants/' + id + '/revoke',
-                                  {method: 'POST', headers: {'X-CSRFToken': token}});
-            return r.status; }""", grant_id)
+        status = revoke_as_patient(jeanne, server.database_url, JEANNE,
+                                   "nadia@demo.healthspace.test")
         assert status in (200, 204, 302)
 
         mark = row.locator(".chat-row__lost")
