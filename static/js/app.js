@@ -20,6 +20,22 @@
     }
   });
 
+  // A swap that removes the element holding the focus (a banner's "Not now") leaves it on
+  // <body>: give it to the main landmark, so a keyboard or screen-reader user is not lost.
+  // Only then: a live update elsewhere never moves anyone's focus. (Checked just after the
+  // swap: the swap's own events fire on the removed element and never reach the document.)
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    var focused = document.activeElement;
+    if (!target || !focused || focused === document.body || !target.contains(focused)) return;
+    window.setTimeout(function () {
+      if (!document.activeElement || document.activeElement === document.body) {
+        var main = document.getElementById("main");
+        if (main) main.focus({ preventScroll: true });
+      }
+    }, 0);
+  });
+
   // A boosted navigation swaps only <body>. Carry over what the new page's <html> says
   // (language, large-text class, theme) and load the scripts and stylesheets its <head> asks
   // for (a page's {% block scripts %}), as a full page load would. Page scripts therefore hang

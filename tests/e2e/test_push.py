@@ -13,11 +13,13 @@ is driven as far as a browser allows, with real parts only:
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
+    PHONE,
     axe_violations,
     format_violations,
     sign_in_with_password,
@@ -32,6 +34,7 @@ from tests.e2e.helpers import (
 from tests.push.push_endpoint import PushEndpoint
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
+CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
 
 
 @pytest.fixture
@@ -207,3 +210,37 @@ def test_a_push_without_a_readable_payload_still_shows_a_notification(context, l
     assert evil["data"]["url"] == f"{live_server.url}/"
     assert evil["data"]["action_url"] is None
     assert evil["actions"] == []  # no action without a same-origin place to post it
+
+
+def test_not_now_hides_the_banner_by_keyboard_and_without_javascript(browser, live_server):
+    """Claire watches her mother's medication and has no device that gets notifications: the
+    banner says so. "Not now" by keyboard removes it and leaves the focus on the page; without
+    JavaScript the same button posts and brings her back to the page she was on."""
+    not_now = re.compile("^Plus tard")
+    for javascript in (True, False):
+        context = browser.new_context(viewport=PHONE, base_url=live_server.url,
+                                      locale="fr-FR", timezone_id="Europe/Paris",
+                                      java_script_enabled=javascript)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            sign_in_with_password(page, *CLAIRE)
+            page.goto("/agenda/")
+            banner = page.locator(".banner--push")
+            expect(banner).to_contain_text(
+                "Les notifications ne sont activées sur aucun de vos appareils")
+            expect(banner.get_by_role("link", name="Activer les notifications")).to_have_attribute(
+                "href", "/push/")
+            if javascript:
+                banner.get_by_role("button", name=not_now).focus()
+                page.keyboard.press("Enter")
+                expect(banner).to_have_count(0)
+                expect(page.locator("#main")).to_be_focused()
+            else:
+                banner.get_by_role("button", name=not_now).click()
+                page.wait_for_url("**/agenda/")
+                expect(banner).to_have_count(0)
+            page.goto("/chat/")
+            expect(page.locator(".banner--push")).to_have_count(0)
+        finally:
+            context.close()

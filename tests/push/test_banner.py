@@ -23,18 +23,19 @@ FAILING = ("Notifications no longer reach any of your devices: you could miss a 
 
 
 def _banner(html: str) -> dict | None:
-    """The push banner of a page: its text, link and button; None when there is none."""
-    match = re.search(r'<p class="banner banner--push"[^>]*>(.*?)</p>', html, re.S)
+    """The push banner of a page: its text, link and "Not now" form; None when there is none."""
+    match = re.search(r'<div class="banner banner--push[^"]*"[^>]*>(.*?)</div>', html, re.S)
     if not match:
         return None
     inner = match.group(1)
-    text = re.search(r'<span class="banner__text">([^<]+)</span>', inner)
+    text = re.search(r'<p class="banner__text">([^<]+)</p>', inner)
     link = re.search(r'<a class="button banner__action" href="([^"]+)">([^<]+)</a>', inner)
-    button = re.search(r'<button [^>]*hx-post="([^"]+)"[^>]*>([^<]+)</button>', inner)
+    form = re.search(r'<form method="post" action="([^"]+)" hx-post="\1".*?'
+                     r'<button type="submit"[^>]*>([^<]+)</button>', inner, re.S)
     return {
         "text": text.group(1),
         "link": (link.group(1), link.group(2)),
-        "button": (button.group(1), button.group(2)),
+        "button": (form.group(1), form.group(2)),
     }
 
 
@@ -169,10 +170,18 @@ def test_not_now_hides_it_until_the_next_sign_in(client, login, people):
     client.post("/accounts/sign-out")
     login(client, people.nadia)
     assert _banner(_home(client)) is not None
-    # Without htmx: back to the home page, hidden there too.
-    response = client.post("/push/banner/hide")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/home")
+    # Without JavaScript: the form sends the page it was on, and the person comes back there.
+    page = client.get("/chat/?filter=unread").get_data(as_text=True)
+    assert '<input type="hidden" name="next" value="/chat/?filter=unread">' in page
+    response = client.post("/push/banner/hide", data={"next": "/chat/?filter=unread"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/chat/?filter=unread")
     assert _banner(_home(client)) is None
+    client.post("/accounts/sign-out")
+    login(client, people.nadia)
+    for elsewhere in ("https://evil.example/", "//evil.example", None):  # never off the site
+        response = client.post("/push/banner/hide", data={"next": elsewhere} if elsewhere else {})
+        assert response.headers["Location"].endswith("/home")
 
 
 def test_hiding_needs_a_signed_in_person(client):
@@ -201,7 +210,7 @@ def test_it_costs_one_query_per_page_and_none_once_hidden(app, people):
     with app.test_request_context("/home"):
         user = db.session.get(User, people.nadia.id)
         with _queries(app) as statements:
-            assert [kind for kind, _text in no_device_banner(user)] == ["push"]
+            assert [banner.kind for banner in no_device_banner(user)] == ["push"]
         assert len(statements) == 1
         from flask import session
 

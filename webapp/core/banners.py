@@ -1,9 +1,10 @@
 """Banners across the top of every page ("Acting for Jeanne", "Dr X opened your summary").
 
 Any domain adds its own without knowing the others: it registers a provider, a function of the
-signed-in user that returns a list of (kind, text) pairs; core's context processor gives the
-template `banners`, every provider's pairs in the order they registered. `kind` becomes the
-CSS class `banner--<kind>`.
+signed-in user that returns a list of banners: (kind, text) pairs, or `Banner`s when the banner
+offers something to do (a link, a "Not now" that posts and works without JavaScript too);
+core's context processor gives the template `banners`, every provider's in the order they
+registered. `kind` becomes the CSS class `banner--<kind>`.
 
     from ..core.banners import banner_provider
 
@@ -14,9 +15,18 @@ CSS class `banner--<kind>`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
-Banner = tuple[str, str]
-Provider = Callable[[object], list[Banner]]
+
+class Banner(NamedTuple):
+    kind: str
+    text: str
+    link: tuple[str, str] | None = None  # (url, label): where to go to act on it
+    # (url, label, accessible label): a POST that hides it; the page's path goes as `next`
+    dismiss: tuple[str, str, str] | None = None
+
+
+Provider = Callable[[object], list[Banner | tuple[str, str]]]
 
 PROVIDERS: list[Provider] = []
 
@@ -34,5 +44,5 @@ def collect(user) -> list[Banner]:
         return []
     found: list[Banner] = []
     for provider in PROVIDERS:
-        found.extend(provider(user) or [])
+        found.extend(b if isinstance(b, Banner) else Banner(*b) for b in provider(user) or [])
     return found

@@ -12,10 +12,10 @@ from flask import has_request_context, jsonify, redirect, request, session, url_
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from .. import policy
-from ..core.banners import banner_provider
+from ..accounts.fresh import safe_next
+from ..core.banners import Banner, banner_provider
 from ..errors import UserError
 from ..extensions import csrf, limiter
 from ..htmx import render, wants_fragment
@@ -142,7 +142,7 @@ BANNER_HIDDEN_KEY = "push_banner_hidden"
 
 
 @banner_provider
-def no_device_banner(user) -> list[tuple[str, str]]:
+def no_device_banner(user) -> list[Banner]:
     # One query at most, and only for a full page: fragments show no banner, and the
     # notifications page is where the person turns them on.
     if (not has_request_context() or wants_fragment() or request.blueprint == "push"
@@ -157,17 +157,9 @@ def no_device_banner(user) -> list[tuple[str, str]]:
     else:
         text, link = (_("Notifications are not turned on on any of your devices: you could "
                         "miss a message or a reminder."), _("Turn on notifications"))
-    # core's banners carry text only: the link and the button are markup built here, every
-    # piece of text escaped by Markup.format.
-    return [("push", Markup(
-        '<span class="banner__text">{text}</span> '
-        '<a class="button banner__action" href="{url}">{link}</a> '
-        '<button type="button" class="banner__dismiss secondary" hx-post="{hide}" '
-        'hx-target="closest .banner" hx-swap="outerHTML" aria-label="{hide_label}">'
-        '{not_now}</button>'
-    ).format(text=text, url=url_for("push.settings"), link=link,
-             hide=url_for("push.hide_banner"), not_now=_("Not now"),
-             hide_label=_("Not now: hide this message until I sign in again")))]
+    return [Banner("push", text, link=(url_for("push.settings"), link),
+                   dismiss=(url_for("push.hide_banner"), _("Not now"),
+                            _("Not now: hide this message until I sign in again")))]
 
 
 @bp.post("/banner/hide")
@@ -178,4 +170,4 @@ def hide_banner():
     session[BANNER_HIDDEN_KEY] = True
     if request.htmx:
         return ""  # the banner is swapped for nothing
-    return redirect(url_for("core.home"))
+    return redirect(safe_next(request.form.get("next")) or url_for("core.home"))
