@@ -224,8 +224,7 @@ def test_not_now_hides_the_banner_by_keyboard_and_without_javascript(browser, li
         try:
             page = context.new_page()
             page.set_default_timeout(10_000)
-            sign_in_with_password(page, *CLAIRE)
-            page.goto("/agenda/")
+            sign_in_with_password(page, *CLAIRE)  # lands on the home page, where it shows
             banner = page.locator(".banner--push")
             expect(banner).to_contain_text(
                 "Les notifications ne sont activées sur aucun de vos appareils")
@@ -238,9 +237,9 @@ def test_not_now_hides_the_banner_by_keyboard_and_without_javascript(browser, li
                 expect(page.locator("#main")).to_be_focused()
             else:
                 banner.get_by_role("button", name=not_now).click()
-                page.wait_for_url("**/agenda/")
+                page.wait_for_url("**/home")
                 expect(banner).to_have_count(0)
-            page.goto("/chat/")
+            page.goto("/home")
             expect(page.locator(".banner--push")).to_have_count(0)
         finally:
             context.close()

@@ -134,18 +134,18 @@ def confirm_test():
 
 # ---- The banner: "Notifications are not turned on on any of your devices" -----------------
 #
-# For people who count on notifications (services.device_warning: a domain registered what they
-# would be notified of) and have no device that receives them. "Not now" hides it until they
-# sign out (the session); a device that starts receiving them hides it for good.
+# On the home page, for people who count on notifications (services.device_warning: a domain
+# registered what they would be notified of) and have no device that receives them. "Not now"
+# hides it until they sign out (the session); a device that receives them hides it for good.
 
 BANNER_HIDDEN_KEY = "push_banner_hidden"
 
 
 @banner_provider
 def no_device_banner(user) -> list[Banner]:
-    # One query at most, and only for a full page: fragments show no banner, and the
-    # notifications page is where the person turns them on.
-    if (not has_request_context() or wants_fragment() or request.blueprint == "push"
+    # On the home page only, where the day starts (on every page it took half a small phone's
+    # screen in large text); one query at most, none for a fragment.
+    if (not has_request_context() or wants_fragment() or request.endpoint != "core.home"
             or session.get(BANNER_HIDDEN_KEY)):
         return []
     warning = services.device_warning(user)
