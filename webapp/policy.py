@@ -85,14 +85,20 @@ def _in_emergency(actor, patient) -> bool:
     return actor.is_professional and _circle().active_emergency(patient.id, actor.id) is not None
 
 
-def _scope(actor, patient, scope: str) -> bool:
+_LOOK_UP = object()  # no grant given: ask the circle which one is in force
+
+
+def _scope(actor, patient, scope: str, grant=_LOOK_UP) -> bool:
+    """`grant`: the grant in force between them (None: there is none) when the caller already
+    holds it, as the conversation list does for dozens of members in one query."""
     if not _a_patient(patient):
         return False
     if actor.id == patient.id:
         return True
     if not (actor.is_relative or actor.is_professional):
         return False
-    grant = _circle().active_grant(patient.id, actor.id)
+    if grant is _LOOK_UP:
+        grant = _circle().active_grant(patient.id, actor.id)
     if grant is not None and scope in grant.scope_set:
         return True
     # Breaking the glass opens the summary and nothing else.
@@ -313,43 +319,34 @@ def _agenda_feed(actor, subject) -> bool:
 # on that patient and write while they hold `messages.write`; losing the grant shuts the
 # conversation at once, membership or not. A professional conversation is for professionals.
 
-def _chat_scope(actor, conversation, verb: str) -> bool:
+def _chat_scope(actor, conversation, grant=_LOOK_UP) -> bool:
+    # The `messages` scope on the patient: messages.read and messages.write are that one rule
+    # (a grant's scope covers both). The caller, a rule, has checked the actor is signed in.
     if conversation.kind == "care":
-        return conversation.patient is not None and can(actor, f"messages.{verb}",
-                                                        conversation.patient)
+        return conversation.patient is not None and _scope(actor, conversation.patient,
+                                                           "messages", grant)
     return actor.is_professional
 
 
 @rule("conversation.read")
-def _conversation_read(actor, conversation) -> bool:
+def _conversation_read(actor, conversation, grant=_LOOK_UP) -> bool:
     return (conversation is not None and conversation.has_member(actor)
-            and _chat_scope(actor, conversation, "read"))
+            and _chat_scope(actor, conversation, grant))
 
 
 def conversation_read_given(member, conversation, grant) -> bool:
-    """The answer of can(member, "conversation.read", conversation) when the caller already
-    holds `grant`, the grant in force between the member and the conversation's patient (None
-    when there is none: never given, revoked, ended, or the member blocked). The conversation
-    list asks it for every member of dozens of conversations, with the grants fetched in one
-    query instead of two per member. The same rule as above: tests/chat/test_list_lost_access.py
-    checks both agree."""
-    if not _signed_in(member) or conversation is None or not conversation.has_member(member):
-        return False
-    if conversation.kind != "care":
-        return member.is_professional
-    patient = conversation.patient
-    if not _a_patient(patient):
-        return False
-    if member.id == patient.id:
-        return True
-    return ((member.is_relative or member.is_professional)
-            and grant is not None and "messages" in grant.scope_set)
+    """can(member, "conversation.read", conversation) when the caller already holds `grant`,
+    the grant in force between the member and the conversation's patient (None when there is
+    none: never given, revoked, ended, or the member blocked): the same rule, without asking
+    the circle. The conversation list asks it for every member of dozens of conversations,
+    with the grants fetched in one query instead of two per member."""
+    return _signed_in(member) and _conversation_read(member, conversation, grant)
 
 
 @rule("conversation.write")
 def _conversation_write(actor, conversation) -> bool:
     return (conversation is not None and not conversation.is_closed
-            and conversation.has_member(actor) and _chat_scope(actor, conversation, "write"))
+            and conversation.has_member(actor) and _chat_scope(actor, conversation))
 
 
 @rule("conversation.write_for")
@@ -368,7 +365,7 @@ def _conversation_write_for(actor, subject) -> bool:
 def _conversation_close(actor, conversation) -> bool:
     """A professional member may close a conversation to replies (and reopen it)."""
     return (conversation is not None and actor.is_professional
-            and conversation.has_member(actor) and _chat_scope(actor, conversation, "read"))
+            and conversation.has_member(actor) and _chat_scope(actor, conversation))
 
 
 @rule("conversation.start")
