@@ -101,8 +101,11 @@ class Entry:
     local: datetime
     item: object
     occurrence_at: datetime | None = None
-    taken: bool = False
     dose: Dose | None = None  # the "Taken" record, when there is one
+
+    @property
+    def taken(self) -> bool:
+        return self.dose is not None
 
     @property
     def key(self) -> str:
@@ -140,7 +143,7 @@ def entries_between(patient: User, start_utc: datetime, end_utc: datetime, tz: s
                                                   reminder.timezone, start_utc, end_utc):
             dose = taken.get((reminder.id, occ))
             out.append(Entry("reminder", occ, recurrence.to_local(occ, tz), reminder,
-                             occurrence_at=occ, taken=dose is not None, dose=dose))
+                             occurrence_at=occ, dose=dose))
     out.sort(key=lambda e: (e.at, e.kind))
     return out
 
