@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ... import policy
 from ...accounts.models import User
 from ...extensions import db
 from ..models import Conversation, ConversationKind, ConversationMember, Message
-from .common import now
 
 
 @dataclass
@@ -101,40 +100,17 @@ def conversation_list(
 
 def _grants_in_force(conversations: list[Conversation], user: User) -> dict:
     """{(patient id, member id): grant} for the grants in force between the patients of these
-    care conversations and their other members: circle.services.active_grant's answer for all
-    of them in ONE query (an active_grant call costs two, and the list has dozens of
-    conversations of a few members each). Policy decides from them
-    (policy.conversation_read_given)."""
-    from ...circle.models import Block, Grant
+    care conversations and their other members, in one query (the circle's active_grants);
+    policy decides from them (policy.conversation_read_given)."""
+    from ...circle import services as circle
 
-    pairs = {
+    return circle.active_grants(
         (c.patient_id, m.user_id)
         for c in conversations
         if c.kind == ConversationKind.CARE and c.patient_id is not None
         for m in c.members
         if m.user_id not in (user.id, c.patient_id)
-    }
-    if not pairs:
-        return {}
-    at = now()
-    found = db.session.execute(
-        select(Grant, Block.id)
-        .outerjoin(
-            Block,
-            and_(Block.patient_id == Grant.patient_id, Block.professional_id == Grant.grantee_id),
-        )
-        .where(
-            Grant.patient_id.in_({p for p, _g in pairs}),
-            Grant.grantee_id.in_({g for _p, g in pairs}),
-        )
-    ).all()
-    return {
-        (grant.patient_id, grant.grantee_id): grant
-        for grant, blocked in found
-        if blocked is None
-        and grant.is_active(at)
-        and (grant.patient_id, grant.grantee_id) in pairs
-    }
+    )
 
 
 def unread_total(user: User) -> int:

@@ -12,6 +12,7 @@ surface. For other domains:
   patients_for(user, scope=None) -> list[User]   the patients whose `scope` the user can reach
   acting_for(user) -> User | None                the patient the user currently acts for
   active_grant(patient_id, grantee_id) -> Grant | None
+  active_grants(pairs) -> {(patient_id, grantee_id): Grant}   the same for many, one query
   active_emergency(patient_id, professional_id), is_blocked(…), emergency_allowed(patient_id)
 These answer data questions only: every access decision (who may read a scope, act for a
 patient, manage a grant) is made by webapp.policy, which reads these helpers.
@@ -25,6 +26,7 @@ from .access import (
     acting_for,
     active_emergency,
     active_grant,
+    active_grants,
     emergency_allowed,
     grant_between,
     is_blocked,
@@ -80,6 +82,7 @@ from .professionals import (
 __all__ = [
     "CODE_ALPHABET", "CODE_LENGTH", "EMERGENCY_HOURS", "INVITATION_DAYS", "MIN_REASON",
     "SESSION_KEY", "accept_invitation", "acting_for", "active_emergency", "active_grant",
+    "active_grants",
     "block", "blocks_of", "cancel_invitation", "change_grant", "clean_scopes",
     "create_invitation", "decide_request", "directory", "emergency_allowed", "find_invitation",
     "find_patient_for", "format_code", "give_access", "grant", "grant_between", "grants_of",

@@ -39,6 +39,23 @@ def active_grant(patient_id: int, grantee_id: int) -> Grant | None:
     return grant
 
 
+def active_grants(pairs) -> dict[tuple[int, int], Grant]:
+    """active_grant for many (patient id, grantee id) pairs in ONE query: {pair: grant} for
+    the pairs with a grant in force (a conversation list asks it for dozens of members)."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    found = db.session.execute(
+        db.select(Grant, Block.id)
+        .outerjoin(Block, and_(Block.patient_id == Grant.patient_id,
+                               Block.professional_id == Grant.grantee_id))
+        .where(Grant.patient_id.in_({p for p, _g in pairs}),
+               Grant.grantee_id.in_({g for _p, g in pairs}), _active_clause(now()))
+    ).all()
+    return {(grant.patient_id, grant.grantee_id): grant for grant, blocked in found
+            if blocked is None and (grant.patient_id, grant.grantee_id) in pairs}
+
+
 def grant_between(patient_id: int, grantee_id: int) -> Grant | None:
     """The grant row whatever its state (revoked, expired, active)."""
     return db.session.scalar(
