@@ -57,7 +57,7 @@
     });
     // <body> keeps its element across a boosted swap: refresh the attributes that depend on
     // the session (the CSRF token htmx sends, who is signed in), which change at sign-in.
-    ["hx-headers", "data-user-id"].forEach(function (name) {
+    ["hx-headers", "data-user-id", "data-send-error"].forEach(function (name) {
       if (doc.body && doc.body.hasAttribute(name)) {
         document.body.setAttribute(name, doc.body.getAttribute(name));
       }
@@ -89,5 +89,34 @@
     if (detail && detail.boosted && detail.requestConfig && detail.requestConfig.verb === "get") {
       window.location.assign(detail.requestConfig.path);
     }
+  });
+
+  // A form sent (a button tapped) while the phone is offline or the server cannot be reached
+  // would otherwise do nothing visible: say so next to it, in the words <body> carries
+  // (data-send-error). Nothing reached the server, so nothing changed. The next try clears it.
+  function sendErrorHost(elt) {
+    return (elt && elt.closest && elt.closest("form")) || elt;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var host = sendErrorHost(event.detail && event.detail.elt);
+    var old = host && host.querySelector && host.querySelector(".send-error");
+    if (!old && host && host.nextElementSibling &&
+        host.nextElementSibling.classList.contains("send-error")) {
+      old = host.nextElementSibling;
+    }
+    if (old) old.remove();
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    var detail = event.detail;
+    if (!detail || !detail.requestConfig || detail.requestConfig.verb === "get") return;
+    var host = sendErrorHost(detail.elt);
+    var message = document.body.getAttribute("data-send-error");
+    if (!host || !host.isConnected || !message) return;
+    var note = document.createElement("p");
+    note.className = "field-error send-error";
+    note.setAttribute("role", "alert");
+    note.textContent = message;
+    if (host.tagName === "FORM") host.appendChild(note);
+    else host.insertAdjacentElement("afterend", note);
   });
 })();

@@ -15,7 +15,7 @@ def test_nothing_to_do_says_so(client, make_user, login):
 def test_french_home(client, make_user, login):
     login(client, make_user("patient", language="fr"))
     html = client.get("/home").get_data(as_text=True)
-    assert "Pour vous aujourd'hui" in html and "Rien ne vous attend aujourd'hui." in html
+    assert "Pour vous aujourd’hui" in html and "Rien ne vous attend aujourd’hui." in html
 
 
 def test_the_admin_is_shown_the_way_to_invitation_codes(client, make_user, login):

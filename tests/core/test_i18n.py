@@ -145,3 +145,19 @@ def test_french_punctuation_keeps_its_narrow_space():
                     if text and re.search(r" [;:!?]|« | »", text):
                         wrong.append((po.parts[-4], text))
     assert wrong == []
+
+
+@pytest.mark.parametrize("domain", ["core", "push"])
+def test_french_apostrophes_are_typographic(domain):
+    """One apostrophe across the app: the other catalogues write ’, and a straight ' beside
+    it ("Pour vous aujourd'hui" above "Les personnes que j’aide") looks like a typo."""
+    from babel.messages.pofile import read_po
+
+    from webapp.i18n import HERE
+
+    po = HERE / "translations" / domain / "fr" / "LC_MESSAGES" / "messages.po"
+    with open(po, "rb") as fh:
+        straight = [text for m in read_po(fh) if m.id
+                    for text in (m.string if isinstance(m.string, tuple) else (m.string,))
+                    if "'" in text]
+    assert straight == []

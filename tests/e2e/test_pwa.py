@@ -205,3 +205,45 @@ def test_boosted_navigation_refreshes_the_session_attributes_of_body(page, live_
         return r.type === 'opaqueredirect' ? 302 : r.status;
     }""")
     assert status == 302
+
+
+def test_a_form_sent_offline_says_nothing_was_sent(page, live_server):
+    # Without a word, a tap on Save while offline looks like a save that worked.
+    sign_in_with_password(page, *PATIENT)
+    page.goto("/push/")
+    form = page.locator("#push-preferences form")
+    page.context.set_offline(True)
+    try:
+        form.locator("input[name=show_details]").check()
+        form.locator("button[type=submit]").click()
+        alert = form.locator(".send-error[role=alert]")
+        expect(alert).to_have_count(1)
+        assert alert.inner_text() == page.locator("body").get_attribute("data-send-error")
+        assert "Health Space" in alert.inner_text()
+        form.locator("button[type=submit]").click()  # still offline: said once, not twice
+        expect(alert).to_have_count(1)
+    finally:
+        page.context.set_offline(False)
+    page.reload()
+    assert not page.locator("#push-preferences input[name=show_details]").is_checked()
+    # Back online, the same form saves and the message is gone.
+    page.locator("#push-preferences input[name=show_details]").check()
+    page.locator("#push-preferences button[type=submit]").click()
+    expect(page.locator("#push-preferences [role=status]")).not_to_be_empty()
+    expect(page.locator(".send-error")).to_have_count(0)
+
+
+def test_try_again_on_the_offline_page_asks_for_the_page_wanted(page, live_server):
+    page.goto("/accounts/sign-in")
+    wait_until_controlled(page)
+    sign_in_with_password(page, *PATIENT)
+    page.context.set_offline(True)
+    try:
+        page.goto("/agenda/")
+        assert page.locator("#offline").is_visible()
+    finally:
+        page.context.set_offline(False)
+    page.locator("#offline a.button").click()
+    page.wait_for_url("**/agenda/")
+    expect(page.locator("#offline")).to_have_count(0)
+    assert page.locator("nav.tabbar a[aria-current=page]").get_attribute("href") == "/agenda/"

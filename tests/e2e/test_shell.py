@@ -15,7 +15,8 @@ def test_checkboxes_and_links_on_their_own_line_are_full_size_tap_targets(page):
     small = []
     for path, selector in (("/chat/", "label.check"), ("/chat/new", ".link-row > a"),
                            ("/agenda/calendar", ".link-row > a"),
-                           ("/accounts/me", "label.check")):
+                           ("/accounts/me", "label.check"),
+                           ("/home", ".topbar .brand")):  # the way home: there is no Home tab
         page.goto(path)
         boxes = [b for b in page.locator(selector).evaluate_all(
             "els => els.map(e => { const r = e.getBoundingClientRect();"
@@ -23,3 +24,16 @@ def test_checkboxes_and_links_on_their_own_line_are_full_size_tap_targets(page):
         assert boxes, f"nothing matched {selector} on {path}"
         small += [(path, b) for b in boxes if b["height"] < 44]
     assert small == []
+
+
+def test_the_messages_tab_says_how_many_are_unread_to_a_screen_reader(page):
+    # "Messages 3" alone does not say what the 3 counts; with no badge, nothing is added.
+    from playwright.sync_api import expect
+
+    sign_in_with_password(page, "jeanne@demo.healthspace.test", "jeanne-demo-2026")
+    tab = page.locator("nav.tabbar a[href='/chat/']")
+    expect(tab.locator("#unread-badge")).to_be_visible()
+    count = tab.locator("#unread-badge").inner_text()
+    expect(tab).to_have_accessible_name(f"Messages , non lus\u202f: {count}")
+    page.evaluate("document.getElementById('unread-badge').hidden = true")  # as chat-socket.js
+    expect(tab).to_have_accessible_name("Messages")

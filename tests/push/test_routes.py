@@ -316,3 +316,31 @@ def test_device_dates_are_24_hour_in_the_users_zone(app, client, login, make_use
         html = client.get("/push/devices", headers=headers).get_data(as_text=True)
         assert shown in html, html
         assert not re.search(r"\d:\d\d(:\d\d)?\s?[AP]M", html) and "07:24:43" not in html
+
+
+@pytest.mark.parametrize("language, warning", [
+    ("en", "Notifications no longer reach this device."),
+    ("fr", "Les notifications n’arrivent plus sur cet appareil."),
+])
+def test_a_device_that_keeps_failing_is_marked_in_the_list(app, client, login, make_user,
+                                                           push_endpoint, language, warning):
+    # The home banner's "Check notifications" leads here: the list must say which device fails.
+    from webapp.push import audience
+
+    user = make_user("patient", language=language)
+    client.environ_base["HTTP_USER_AGENT"] = UA
+    login(client, user)
+    _, failing = _subscribe(client, push_endpoint)
+    _, working = _subscribe(client, push_endpoint)
+    with app.app_context():
+        db.session.get(PushSubscription, failing["id"]).failure_count = audience.FAILING_AFTER
+        db.session.get(PushSubscription, working["id"]).failure_count = (
+            audience.FAILING_AFTER - 1)
+        db.session.commit()
+    for headers in ({"HX-Request": "true"}, {}):
+        html = client.get("/push/devices", headers=headers).get_data(as_text=True)
+        items = re.findall(r'<li id="push-device-(\d+)".*?</li>', html, re.S)
+        assert [int(i) for i in items] == [failing["id"], working["id"]]
+        first, second = re.findall(r'<li id="push-device-\d+".*?</li>', html, re.S)
+        assert warning in first
+        assert warning not in second

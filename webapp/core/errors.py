@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -22,11 +24,27 @@ def wants_json() -> bool:
     return request.is_json or best == "application/json"
 
 
-def error_response(status: int, message: str):
+def error_response(status: int, message: str, retry: str | None = None):
+    """`retry`: a path of this site that lets the person try again (e.g. reload the form)."""
     if wants_json():
         return jsonify(error=message), status
     return render("core/error.html", "core/_error.html", status=status,
-                  status_code=status, message=message)
+                  status_code=status, message=message, retry=retry)
+
+
+def page_of_the_form() -> str | None:
+    """The path of the page the request came from (htmx says it; else the Referer), when it
+    is a page of this site; None otherwise (never a link elsewhere)."""
+    url = request.headers.get("HX-Current-URL") or request.referrer
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return path
 
 
 MESSAGES = {
@@ -43,8 +61,10 @@ MESSAGES = {
 @bp.app_errorhandler(CSRFError)
 def csrf_error(exc: CSRFError):
     db.session.rollback()
+    # The page was open too long (or its session ended): an installed app shows no reload
+    # button, so the answer links back to the page the form was on, which brings a new token.
     message = _("Your session form expired. Please reload the page and try again.")
-    return error_response(400, message)
+    return error_response(400, message, retry=page_of_the_form())
 
 
 @bp.app_errorhandler(HTTPException)

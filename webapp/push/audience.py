@@ -48,6 +48,11 @@ def _working():
     return PushSubscription.failure_count < FAILING_AFTER
 
 
+def is_failing(subscription: PushSubscription) -> bool:
+    """This device no longer receives notifications (the rule `_working()` says in SQL)."""
+    return subscription.failure_count >= FAILING_AFTER
+
+
 def device_warning(user) -> str | None:
     """NONE or FAILING when `user` counts on notifications and no device of theirs receives
     them; None otherwise (a working device, or nothing they would be notified of). One query."""

@@ -40,6 +40,7 @@ def _context(**extra) -> dict:
         "devices": services.devices(current_user),
         "show_details": services.shows_details(current_user),
         "fingerprint": services.endpoint_fingerprint,
+        "is_failing": services.is_failing,
         "application_server_key": vapid.application_server_key(),
         **extra,
     }

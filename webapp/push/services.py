@@ -28,6 +28,7 @@ from .audience import (  # noqa: F401 -- who counts on notifications (see audien
     NONE,
     counts_on_notifications,
     device_warning,
+    is_failing,
 )
 from .devices import (  # noqa: F401 -- push's public services
     MAX_DEVICES,
