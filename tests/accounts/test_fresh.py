@@ -30,7 +30,7 @@ def test_a_stale_session_is_sent_to_confirm_then_back(app, client, make_user, lo
                            headers={"HX-Request": "true",
                                     "HX-Current-URL": "http://localhost/accounts/me"})
     assert response.status_code == 204
-    assert response.headers["HX-Redirect"] == "/accounts/reauth?next=/accounts/me"
+    assert response.headers["HX-Redirect"] == "/accounts/reauth?next=/accounts/me&again=1"
     with app.app_context():
         assert db.session.get(User, user.id).password_hash == _hash(app, user.id)
 
@@ -42,7 +42,7 @@ def test_a_stale_session_is_sent_to_confirm_then_back(app, client, make_user, lo
     # An off-site Referer never becomes the way back.
     response = client.post("/accounts/me/password", data={"password": "a long new password"},
                            headers={"Referer": "https://evil.example/phish"})
-    assert response.headers["Location"] == "/accounts/reauth?next=/accounts/me"
+    assert response.headers["Location"] == "/accounts/reauth?next=/accounts/me&again=1"
 
     page = client.get("/accounts/reauth?next=/accounts/me")
     assert page.status_code == 200 and 'id="reauth-password"' in page.get_data(as_text=True)
@@ -107,3 +107,51 @@ def test_reauth_refuses_another_users_passkey(app, make_user, login, authenticat
     stolen = authenticator.get(options)  # Alice's passkey answering Bob's challenge
     response = bob.post("/accounts/reauth/passkey", json={"credential": stolen}, headers=JSON)
     assert response.status_code == 401
+
+
+AGAIN = "Please do your change again: it was not saved."
+
+
+def test_after_confirming_a_form_the_person_is_told_to_do_it_again(app, client, make_user,
+                                                                    login):
+    # A new password typed, "Change my password", "Confirm it is you": the password typed was
+    # not kept on the way. Coming back to the page without a word, people believed it saved.
+    user = make_user("patient")
+    login(client, user)
+    before = _hash(app, user.id)
+    _make_stale(client)
+    response = client.post("/accounts/me/password", data={"password": "a long new password"},
+                           headers={"HX-Request": "true",
+                                    "HX-Current-URL": "http://localhost/accounts/me"})
+    target = response.headers["HX-Redirect"]
+    page = client.get(target).get_data(as_text=True)
+    assert 'action="/accounts/reauth?next=/accounts/me&amp;again=1"' in page
+    ok = client.post(target, data={"password": PASSWORD})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/accounts/me"
+    me = client.get("/accounts/me").get_data(as_text=True)
+    assert AGAIN in me
+    assert _hash(app, user.id) == before  # it was indeed not saved
+
+    # A page asked for (GET) is simply shown once confirmed: nothing to redo, nothing said.
+    _make_stale(client)
+    response = client.get("/accounts/me/password/remove")
+    assert response.headers["Location"] == "/accounts/reauth?next=/accounts/me/password/remove"
+    client.post(response.headers["Location"], data={"password": PASSWORD})
+    assert AGAIN not in client.get("/accounts/me/password/remove").get_data(as_text=True)
+
+
+def test_after_confirming_a_ceremony_with_a_passkey_it_is_to_do_again(app, client, make_user,
+                                                                      login, authenticator):
+    login(client, make_user("patient"))
+    register_passkey(client, authenticator)
+    _make_stale(client)
+    refused = client.post("/accounts/me/passkeys/options", json={}, headers=JSON).get_json()
+    target = refused["redirect"]
+    assert target.endswith("&again=1")
+    page = client.get(target).get_data(as_text=True)
+    assert 'data-verify-url="/accounts/reauth/passkey?next=/accounts/me&amp;again=1"' in page
+    options = client.post("/accounts/reauth/passkey/options", json={}, headers=JSON).get_json()
+    response = client.post("/accounts/reauth/passkey?next=/accounts/me&again=1",
+                           json={"credential": authenticator.get(options)}, headers=JSON)
+    assert response.get_json()["redirect"] == "/accounts/me"
+    assert AGAIN in client.get("/accounts/me").get_data(as_text=True)

@@ -77,6 +77,14 @@ def test_a_professional_code_needs_a_profession_and_an_11_digit_rpps(app, client
             assert response.status_code == 400
             assert message in response.get_data(as_text=True)
     assert _count(app, Invitation) == 0
+    # The field to correct is marked, and takes the focus when the form is replaced.
+    for data, element_id in (({"role": "professional", "profession": "nurse", "rpps": "1"}, "rpps"),
+                             ({"role": "professional", "rpps": "12345678901"}, "profession"),
+                             ({"role": "superuser"}, "role")):
+        body = client.post("/accounts/invitations", data=data, headers=HX).get_data(as_text=True)
+        field = re.search(rf'<(?:input|select) id="{element_id}"[^>]*>', body).group(0)
+        assert 'aria-invalid="true"' in field and "autofocus" in field, element_id
+        assert body.count("autofocus") == 1
     taken = make_user("professional", rpps="55555555555")
     response = client.post("/accounts/invitations", data={
         "role": "professional", "profession": "Nurse", "rpps": taken.rpps})
@@ -283,3 +291,32 @@ def test_code_dates_read_in_24_hour_time_without_ambiguity(app, client, make_use
     page = client.get("/accounts/invitations").get_data(as_text=True)
     assert re.search(r"Valid until \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", page)
     assert " AM" not in page and " PM" not in page
+
+
+@pytest.mark.parametrize("role,language,sentence", [
+    ("admin", "en", "This invitation creates an administrator account."),
+    ("relative", "en", "This invitation creates an account for a relative."),
+    ("relative", "fr", "Cette invitation crée un compte de proche."),
+    ("admin", "fr", "Cette invitation crée un compte d’administrateur."),
+])
+def test_the_join_page_says_what_account_the_code_creates_in_a_whole_sentence(
+    app, client, make_user, login, role, language, sentence
+):
+    # A role word slotted into one sentence read "a administrator account" and "un compte
+    # proche".
+    code = _admin_code(app, client, make_user, login, role=role)
+    page = client.get(f"/accounts/join?code={code}", headers={"Accept-Language": language})
+    assert page.status_code == 200
+    assert sentence in page.get_data(as_text=True)
+
+
+def test_a_refused_join_marks_the_field_to_correct(app, client, make_user, login):
+    existing = make_user("patient")
+    code = _admin_code(app, client, make_user, login)
+    body = client.post("/accounts/join", headers=HX, data={
+        "code": code, "step": "password", "display_name": "A", "email": existing.email,
+        "password": "a long enough password"}).get_data(as_text=True)
+    field = re.search(r'<input id="join-email"[^>]*>', body).group(0)
+    assert 'aria-invalid="true"' in field and 'aria-describedby="join-error"' in field
+    assert "autofocus" in field
+    assert 'aria-invalid' not in re.search(r'<input id="display_name"[^>]*>', body).group(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from webapp.accounts.models import User
 from webapp.extensions import db
 
@@ -164,3 +166,21 @@ def test_zone_names_are_computed_once_per_language():
     assert zones.zone_choices("fr") is first
     assert zones.zone_choices("en") is not first
     assert zones._choices.cache_info().hits == 1
+
+
+def _tag(body: str, element_id: str) -> str:
+    return re.search(rf'<(?:input|select) id="{element_id}"[^>]*>', body).group(0)
+
+
+def test_a_refused_form_puts_the_focus_on_the_field_to_correct(client, make_user, login):
+    # Each form is replaced by its answer: without this the focus fell back to the page's top.
+    login(client, make_user("patient", language="en"))
+    body = client.post("/accounts/me/settings", data=_settings(display_name=""),
+                       headers=HX).get_data(as_text=True)
+    assert "autofocus" in _tag(body, "display_name") and "autofocus" not in _tag(body, "timezone")
+    body = client.post("/accounts/me/password", data={"password": "short"},
+                       headers=HX).get_data(as_text=True)
+    field = _tag(body, "new-password")
+    assert 'aria-invalid="true"' in field and "autofocus" in field
+    # Nothing is focused on a form shown without an error.
+    assert "autofocus" not in client.get("/accounts/me").get_data(as_text=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.accounts.authenticator import SoftAuthenticator
 from tests.accounts.conftest import JSON, passkey_sign_in, register_passkey
 from webapp.accounts.models import Passkey, User, WebAuthnChallenge
@@ -207,6 +209,10 @@ def test_rename_validates_the_name(app, client, make_user, login, authenticator)
         assert response.status_code == 400
         body = response.get_data(as_text=True)
         assert body.lstrip().startswith(marker) and "Please give the passkey a name" in body
+        # The name field is the one to correct, and where the focus goes (the form is replaced).
+        field = re.search(rf'<input id="passkey-name-{passkey_id}"[^>]*>', body).group(0)
+        assert 'aria-invalid="true"' in field and "autofocus" in field
+        assert 'aria-describedby="passkeys-error passkey-meta-' in field
     assert _passkeys(app, user.id)[0][0] == "Phone"
 
 

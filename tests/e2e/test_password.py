@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
 
 CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
+
+
+def _focus_reaches(page, element_id: str) -> str:
+    """Polls (in the page: page.wait_for_function would evaluate a string, which the page's CSP
+    forbids) until `element_id` has the focus, for up to 3 s; returns the id focused last."""
+    return page.evaluate("""async (wanted) => {
+        const until = Date.now() + 3000;
+        for (;;) {
+            const id = document.activeElement ? document.activeElement.id : "";
+            if (id === wanted || Date.now() > until) return id;
+            await new Promise(resolve => setTimeout(resolve, 50));
+        }
+    }""", element_id)
 
 
 def test_password_sign_in_reaches_home_and_the_me_tab(page):
@@ -13,6 +28,23 @@ def test_password_sign_in_reaches_home_and_the_me_tab(page):
     page.click("nav.tabbar a[href='/accounts/me']")
     page.wait_for_url("**/accounts/me")
     assert page.locator("#settings").is_visible()
+
+
+def test_after_a_wrong_password_the_focus_is_back_in_the_password_field(page):
+    # The form is swapped in place: the button that had the focus is gone. The focus goes to
+    # the password to type again (not to the top of the page), the error said with it. (The
+    # sign-in form is checked in the test below; here the "confirm it is you" form, before
+    # that test uses up this address's sign-in tries.)
+    sign_in_with_password(page, "nadia@demo.healthspace.test", "nadia-demo-2026")
+    page.goto("/accounts/reauth?next=/accounts/me")
+    page.fill("#reauth-password-input", "not her password")
+    page.click("#reauth-password button[type=submit]")  # a tap: the focus leaves the field
+    page.locator("#reauth-error").wait_for()
+    assert _focus_reaches(page, "reauth-password-input") == "reauth-password-input"
+    assert page.get_attribute("#reauth-password-input", "aria-describedby") == "reauth-error"
+    page.keyboard.type("nadia-demo-2026")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/accounts/me$"))
 
 
 def test_wrong_passwords_then_the_rate_limit(page):
@@ -28,6 +60,8 @@ def test_wrong_passwords_then_the_rate_limit(page):
         assert error.inner_text() == "Wrong email or password."
         # The typed email stays; the form was swapped in place, the page did not change.
         assert page.input_value("#email") == "jeanne@demo.healthspace.test"
+        # The focus is in the password field, to type it again.
+        assert _focus_reaches(page, "password") == "password"
     violations = axe_violations(page)
     assert not violations, format_violations(violations)
 
@@ -40,3 +74,5 @@ def test_wrong_passwords_then_the_rate_limit(page):
     assert page.locator("#password-error").inner_text() == \
         "Too many attempts. Please wait a minute and try again."
     assert page.url.endswith("/accounts/sign-in")
+
+

@@ -58,7 +58,10 @@ def return_target() -> str:
 
 
 def reauth_url() -> str:
-    return url_for("accounts.reauth", next=return_target())
+    # What a form or a ceremony sent is not kept on the way: once confirmed, the person is told
+    # to do it again (else they would believe their new password, say, was saved).
+    again = {"again": 1} if request.method != "GET" or request.is_json else {}
+    return url_for("accounts.reauth", next=return_target(), **again)
 
 
 def fresh_auth_required(view):

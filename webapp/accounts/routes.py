@@ -94,17 +94,29 @@ def sign_out_everywhere():
 
 # ---- Re-authentication -----------------------------------------------------------------
 
+def _again() -> str | None:
+    """"1" when the action that asked for a check was a form or a ceremony (see fresh.py)."""
+    return "1" if request.args.get("again") == "1" else None
+
+
+def _confirmed() -> None:
+    if _again():
+        flash(_("Thank you, it is confirmed. Please do your change again: it was not saved."),
+              "info")
+
+
 @bp.route("/reauth", methods=["GET", "POST"])
 @login_required
 def reauth():
     next_url = safe_next(request.args.get("next")) or url_for("accounts.me")
     if request.method == "GET":
-        return render("accounts/reauth.html", next_url=next_url)
+        return render("accounts/reauth.html", next_url=next_url, again=_again())
     try:
         services.confirm_with_password(current_user, request.form.get("password", ""))
     except UserError as exc:
         return _form_error("accounts/reauth.html", "accounts/_reauth_password.html", exc,
-                           next_url=next_url)
+                           next_url=next_url, again=_again())
+    _confirmed()
     return redirect_to(next_url)
 
 
@@ -120,6 +132,7 @@ def reauth_options():
 @limiter.limit(CEREMONY_LIMIT)
 def reauth_verify():
     ceremony.finish_reauth(current_user, _json_body().get("credential"))
+    _confirmed()
     return jsonify(redirect=safe_next(request.args.get("next")) or url_for("accounts.me"))
 
 
