@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from tests.circle.conftest import count, get
+from tests.circle.conftest import count, get, give
 from webapp import audit
 from webapp.accounts.models import User
 from webapp.circle import services
-from webapp.circle.models import Grant, Invitation
+from webapp.circle.models import AccessRequest, EmergencyAccess, Grant, Invitation
 from webapp.extensions import db
 
 HX = {"HX-Request": "true"}
@@ -529,3 +529,127 @@ def test_a_new_code_and_its_link_have_copy_buttons(app, client, people, login, l
     page = client.get("/circle/").get_data(as_text=True)  # no code: nothing to copy
     assert "data-copy-target" not in page
     assert "js%2Fcopy.js" in page or "js/copy.js" in page  # in every page's script bundle
+
+
+# ---- A professional asking for access: what they see after asking, and refusals ------------
+
+def test_a_professional_who_asked_sees_the_request_waiting_not_the_form_again(
+        app, client, people, login):
+    login(client, people.paul)
+    find = f"/circle/patients/find?email={people.jeanne.email}"
+    asked = client.post(f"/circle/patients/{people.jeanne.id}/request",
+                        data={"scopes": ["messages", "summary"], "note": "Your new GP"})
+    assert asked.status_code == 302
+    html = client.get(find).get_data(as_text=True)
+    assert 'id="pending-request"' in html
+    assert "The answer has not come yet." in html
+    assert f'/circle/patients/{people.jeanne.id}/request"' not in html  # no form to send again
+    # Sent again anyway (an old tab): said beside the patient, nothing written.
+    again = client.post(f"/circle/patients/{people.jeanne.id}/request",
+                        data={"scopes": ["messages"]})
+    assert again.status_code == 409
+    html = again.get_data(as_text=True)
+    assert 'id="pending-request"' in html  # which says so
+    with app.app_context():
+        assert count(AccessRequest) == 1
+    _set_language(app, people.paul, "fr")
+    html = client.get(find).get_data(as_text=True)
+    assert "Vous avez demandé l’accès le " in html
+    assert "La réponse n’est pas encore venue." in html
+
+
+def test_a_refused_request_keeps_the_note_and_says_why_beside_the_form(
+        app, client, people, login):
+    login(client, people.paul)
+    refused = client.post(f"/circle/patients/{people.jeanne.id}/request",
+                          data={"note": "I am her new GP, from 1 December"})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert re.search(r'<p class="field-error" role="alert" id="request-error"[^>]*>'
+                     r'Choose at least one kind of access.</p>', html)
+    assert ">I am her new GP, from 1 December</textarea>" in html  # not typed again
+    assert 'aria-describedby="request-error"' in html
+    with app.app_context():
+        assert count(AccessRequest) == 0
+    hx = client.post(f"/circle/patients/{people.jeanne.id}/request", headers=HX,
+                     data={"note": "x"})
+    assert hx.status_code == 400 and 'id="request-error"' in hx.get_data(as_text=True)
+
+
+def test_a_blank_emergency_reason_reopens_the_form_with_the_message(app, client, people, login):
+    login(client, people.paul)
+    refused = client.post(f"/circle/patients/{people.jeanne.id}/emergency",
+                          data={"reason": "          "})  # ten spaces pass the browser's check
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert '<details class="emergency-access" open>' in html
+    assert re.search(r'id="emergency-error"[^>]*>Describe the emergency \(at least 10 '
+                     r'characters\).</p>', html)
+    with app.app_context():
+        assert count(EmergencyAccess) == 0
+
+
+def test_refusals_about_who_may_ask_stay_plain_errors(app, client, granted, login):
+    with app.app_context():
+        services.block(get(granted.jeanne), granted.nadia.id)
+    login(client, granted.claire)  # a relative: not a professional
+    response = client.post(f"/circle/patients/{granted.jeanne.id}/request",
+                           data={"scopes": ["messages"]})
+    assert response.status_code == 404
+    assert 'id="found-patient"' not in response.get_data(as_text=True)
+    login(client, granted.nadia)  # blocked by Jeanne: she does not exist for Nadia
+    for action, data in (("request", {"scopes": ["messages"]}),
+                         ("emergency", {"reason": "Fall at home, unconscious"})):
+        response = client.post(f"/circle/patients/{granted.jeanne.id}/{action}", data=data)
+        assert response.status_code == 404
+        assert 'id="found-patient"' not in response.get_data(as_text=True)
+
+
+def test_a_relative_whose_access_ran_out_is_told_so(app, client, people, login):
+    with app.app_context():
+        row = db.session.get(Grant, give(people.jeanne, people.claire, "messages"))
+        row.ends_at = services.now() - timedelta(days=1)  # its last day has passed
+        db.session.commit()
+        last = services.last_day(row.ends_at, "Europe/Paris")
+    login(client, people.claire)
+    html = client.get("/circle/").get_data(as_text=True)
+    assert "Nobody has given you access yet." not in html
+    assert "You have access to nobody’s space at the moment." in html
+    assert (f"Your access to Jeanne Martin’s space ended on {last.day} "
+            f"{last.strftime('%B')} {last.year}.") in html
+    _set_language(app, people.claire, "fr")
+    html = client.get("/circle/").get_data(as_text=True)
+    assert "Votre accès à l’espace de Jeanne Martin a pris fin le " in html
+    # Revoked (or blocked): nothing is said about that patient.
+    with app.app_context():
+        services.revoke_grant(get(people.jeanne), row.id)
+    html = client.get("/circle/").get_data(as_text=True)
+    assert "Jeanne Martin" not in html
+    # Given again: listed as a patient she helps, no ended line.
+    with app.app_context():
+        give(people.jeanne, people.claire, "messages")
+    html = client.get("/circle/").get_data(as_text=True)
+    assert 'id="ended-access"' not in html and 'id="patient-' in html
+
+
+def test_a_newcomer_is_told_nobody_has_given_access_yet(app, client, people, login):
+    login(client, people.claire)
+    html = client.get("/circle/").get_data(as_text=True)
+    assert "Nobody has given you access yet." in html
+    assert 'id="ended-access"' not in html
+
+
+@pytest.mark.parametrize("language, question", [
+    ("en", "Cancel the invitation for Léo &lt;b&gt;? Its code will stop working."),
+    ("fr", "Annuler l’invitation pour Léo &lt;b&gt;\u202f? Son code ne fonctionnera plus.")])
+def test_cancelling_an_invitation_asks_first(app, client, people, login, language, question):
+    # The code dies at once and cannot be shown again: a slip of the finger costs a new one.
+    with app.app_context():
+        row, _code = services.create_invitation(get(people.jeanne), "Léo <b>", "messages", None)
+        invitation_id = row.id
+    _set_language(app, people.jeanne, language)
+    login(client, people.jeanne)
+    html = client.get("/circle/").get_data(as_text=True)
+    form = re.search(rf'<form method="post" action="/circle/invitations/{invitation_id}/cancel">.*?'
+                     r'</form>', html, re.S).group(0)
+    assert f'data-confirm="{question}"' in form

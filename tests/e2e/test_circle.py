@@ -167,3 +167,68 @@ def test_without_the_clipboard_api_the_code_is_selected(live_server, context, pa
     expect(page.locator("#invitation-copy-status")).to_have_text(
         "Sélectionné\u202f: copiez-le avec la commande Copier de votre appareil.")
     assert page.evaluate("window.getSelection().toString().trim()") == code
+
+
+def _in_view(page, selector: str) -> bool:
+    """The element's box lies within the viewport, below the sticky top bar."""
+    return page.evaluate("""(selector) => {
+        const box = document.querySelector(selector).getBoundingClientRect();
+        const bar = document.querySelector('.topbar').getBoundingClientRect().bottom;
+        return box.top >= bar && box.bottom <= window.innerHeight;
+    }""", selector)
+
+
+def test_a_new_code_and_a_refusal_come_into_view_on_a_small_phone(live_server, context, page):
+    # The invitation form is far down the circle page; the answer used to come back scrolled
+    # to the top, the code (or the reason it was refused) out of sight below.
+    page.set_viewport_size({"width": 320, "height": 640})
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/circle/")
+    page.fill("#invite-label", "Luc")
+    page.click("#circle-invite button[type=submit]")
+    page.wait_for_selector("#invitation-code")
+    page.wait_for_function("window.scrollY > 0")
+    assert _in_view(page, "#invite-title")
+    assert _in_view(page, "#invitation-code")
+
+    page.goto("/circle/")
+    page.fill("#invite-label", "Luc")
+    page.uncheck("#invite-messages")
+    page.uncheck("#invite-agenda")
+    page.click("#circle-invite button[type=submit]")
+    page.wait_for_selector("#invite-error")
+    page.wait_for_function("window.scrollY > 0")
+    assert _in_view(page, "#invite-error")
+
+
+def test_a_refused_request_for_access_comes_into_view_with_the_note_kept(
+        live_server, context, page):
+    # Jeanne takes back Dr Lefèvre's access (she is asked first); he then asks for it again,
+    # ticking nothing by mistake, on a small phone.
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/circle/")
+    doctor = page.locator("li[data-grantee='dr.lefevre@demo.healthspace.test']")
+    doctor.locator("summary").click()
+    doctor.locator("form[action$='/revoke'] button").click()
+    page.wait_for_selector("#flashes .flash--success")
+    page.context.clear_cookies()
+
+    page.set_viewport_size({"width": 320, "height": 640})
+    sign_in_with_password(page, "dr.lefevre@demo.healthspace.test", "paul-demo-2026")
+    page.goto(f"/circle/patients/find?email={JEANNE[0]}")
+    page.uncheck("#req-messages")
+    page.uncheck("#req-summary")
+    page.fill("#req-note", "Je suis son nouveau médecin traitant")
+    page.click("#found-patient form[action*='/request'] button[type=submit]")
+    page.wait_for_selector("#request-error")
+    page.wait_for_function("window.scrollY > 0")
+    assert _in_view(page, "#request-error")
+    assert page.input_value("#req-note") == "Je suis son nouveau médecin traitant"
+
+    # Asked properly: the circle page and its message, from the top.
+    page.check("#req-messages")
+    page.click("#found-patient form[action*='/request'] button[type=submit]")
+    page.wait_for_selector("#flashes .flash--success")
+    page.wait_for_function("window.scrollY === 0")
+    assert _in_view(page, "#flashes .flash--success")

@@ -20,7 +20,7 @@ from .. import audit, policy
 from ..accounts.fresh import fresh_auth_required
 from ..accounts.models import User
 from ..core.banners import banner_provider
-from ..errors import UserError
+from ..errors import Forbidden, NotFound, UserError
 from ..extensions import db, limiter
 from ..htmx import redirect_to, render, wants_fragment
 from ..ids import to_id
@@ -118,6 +118,7 @@ def index():
 def _patients_context(**extra) -> dict:
     """The patients a relative or professional acts for, and the one they act for now."""
     return dict(rows=services.patients_for_page(current_user),
+                ended=services.ended_grants_to(current_user),
                 acting=services.acting_for(current_user), scope_labels=_scope_labels(),
                 error=None, **extra)
 
@@ -351,13 +352,39 @@ def find_patient():
     context = _patients_context(email=email, scopes=SCOPES, found=None)
     if email:
         try:
-            context["found"] = services.find_patient_for(current_user, email)
+            found = services.find_patient_for(current_user, email)
         except UserError as exc:
             context["error"] = exc.message
             return render("circle/patients.html", status=exc.status, **context)
-        context["has_grant"] = services.active_grant(context["found"].id, current_user.id)
-        context["emergency_allowed"] = services.emergency_allowed(context["found"].id)
+        context.update(_found_context(found))
     return render("circle/patients.html", **context)
+
+
+def _found_context(patient: User) -> dict:
+    """What the professional can do about the patient they looked up: their access if they
+    have one, the request still waiting for an answer, emergency access."""
+    return dict(found=patient, has_grant=services.active_grant(patient.id, current_user.id),
+                pending=services.pending_request_from(patient.id, current_user.id),
+                emergency_allowed=services.emergency_allowed(patient.id),
+                form=MultiDict(), action_error=None, error_for=None, field=None)
+
+
+def _refuse_to_professional(exc: UserError, patient: User, where: str):
+    """A refused request or emergency access: the patient's section again, with what was typed
+    and the reason next to that form (not a bare error page that loses the note). A refusal
+    about who may act is not shown beside a patient: it stays the plain error it is."""
+    db.session.rollback()
+    if isinstance(exc, Forbidden | NotFound):
+        raise exc
+    context = _patients_context(email=patient.email, scopes=SCOPES)
+    context.update(_found_context(patient))
+    context.update(form=request.form, action_error=exc.message, error_for=where,
+                   field=exc.field)
+    response = render("circle/patients.html", status=exc.status, **context)
+    # A boosted page comes back at its top; the refusal is further down, out of sight on a
+    # phone. Only a refusal: a success goes on to the circle page, whose top is what matters.
+    response.headers["HX-Reswap"] = "innerHTML show:#found-patient:top"
+    return response
 
 
 def _patient(patient_id: int, findable_for: str | None = None) -> User:
@@ -375,7 +402,11 @@ def _patient(patient_id: int, findable_for: str | None = None) -> User:
 @login_required
 def request_access(patient_id: int):
     patient = _patient(patient_id, findable_for="circle.request_access")
-    services.request_access(current_user, patient, _form_scopes(), request.form.get("note", ""))
+    try:
+        services.request_access(current_user, patient, _form_scopes(),
+                                request.form.get("note", ""))
+    except UserError as exc:
+        return _refuse_to_professional(exc, patient, "request")
     return _back_to_circle(_("Your request was sent to %(name)s.", name=patient.display_name))
 
 
@@ -384,7 +415,10 @@ def request_access(patient_id: int):
 def emergency(patient_id: int):
     patient = _patient(patient_id, findable_for="circle.contact_patient")
     policy.require(current_user, "circle.emergency", patient)
-    services.open_emergency(current_user, patient, request.form.get("reason", ""))
+    try:
+        services.open_emergency(current_user, patient, request.form.get("reason", ""))
+    except UserError as exc:
+        return _refuse_to_professional(exc, patient, "emergency")
     return redirect_to(url_for("circle.summary", patient_id=patient.id))
 
 

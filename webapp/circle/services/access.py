@@ -144,6 +144,16 @@ def switch_acting_for(user: User, patient_id: int | None) -> User | None:
     raise Forbidden(_("You cannot act for this person."))
 
 
+def ended_grants_to(user: User) -> list[Grant]:
+    """The grants to this user that ran out on their last day (not revoked): so a relative
+    whose access has ended is told so, not that nobody ever gave them any. Newest end first."""
+    return list(db.session.scalars(
+        db.select(Grant).where(Grant.grantee_id == user.id, Grant.revoked_at.is_(None),
+                               Grant.ends_at.is_not(None), Grant.ends_at <= now())
+        .order_by(Grant.ends_at.desc()).limit(10)
+    ))
+
+
 def patients_for_page(user: User) -> list[tuple[User, Grant | None, EmergencyAccess | None]]:
     rows = []
     for patient in patients_for(user):

@@ -70,17 +70,21 @@ def request_access(professional_user: User, patient: User, scopes: str, note: st
     note = (note or "").strip()
     if len(note) > 500:
         raise UserError(_("Keep the note under 500 characters."), field="note")
-    pending = db.session.scalar(
-        db.select(AccessRequest).where(AccessRequest.patient_id == patient.id,
-                                       AccessRequest.professional_id == professional_user.id,
-                                       AccessRequest.decided_at.is_(None)))
-    if pending is not None:
-        raise Conflict(_("You already asked this patient; they have not answered yet."))
+    if pending_request_from(patient.id, professional_user.id) is not None:
+        raise Conflict(_("You have already asked for access. The answer has not come yet."))
     row = AccessRequest(patient_id=patient.id, professional_id=professional_user.id,
                         scopes=scopes, note=note or None)
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def pending_request_from(patient_id: int, professional_id: int) -> AccessRequest | None:
+    """This professional's request to this patient that is still waiting for an answer."""
+    return db.session.scalar(
+        db.select(AccessRequest).where(AccessRequest.patient_id == patient_id,
+                                       AccessRequest.professional_id == professional_id,
+                                       AccessRequest.decided_at.is_(None)))
 
 
 def pending_requests(patient: User) -> list[AccessRequest]:
