@@ -1,5 +1,6 @@
-// The agenda: form errors swapped in place, the reminder form's two modes, copying the
-// calendar link. Behaviour hangs on data- attributes (no inline script: the CSP forbids it).
+// The agenda: form errors swapped in place, the reminder form's two modes, an appointment's
+// end following its start. Behaviour hangs on data- attributes and names (no inline script:
+// the CSP forbids it).
 (function () {
   "use strict";
 
@@ -30,6 +31,27 @@
   document.addEventListener("change", function (event) {
     var form = event.target.closest && event.target.closest("#reminder-form");
     if (form && (event.target.name === "mode" || event.target.name === "freq")) syncReminderForm(form);
+  });
+
+  // An appointment's end moves with its start, keeping its length (as a phone's calendar does):
+  // someone who picks another day for the start would otherwise be told "The end is before
+  // the start". Wall-clock arithmetic: the values are read and written as if they were UTC.
+  function wallClock(value) {
+    var ms = value ? Date.parse(value + "Z") : NaN;
+    return isNaN(ms) ? null : ms;
+  }
+  document.addEventListener("change", function (event) {
+    var starts = event.target;
+    var form = starts.closest && starts.closest("#appointment-form");
+    if (!form || starts.name !== "starts") return;
+    var ends = form.querySelector("input[name=ends]");
+    var was = wallClock(starts.getAttribute("data-was") || starts.defaultValue);
+    var now = wallClock(starts.value);
+    var end = ends && wallClock(ends.value);
+    starts.setAttribute("data-was", starts.value);
+    if (!ends || now === null || end === null) return;
+    var length = was !== null && end > was ? end - was : 30 * 60 * 1000;
+    ends.value = new Date(now + length).toISOString().slice(0, 16);
   });
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });

@@ -534,3 +534,12 @@ def test_creating_editing_and_deleting_say_it_is_done(app, patient_client):
     assert boosted.status_code in (200, 204, 302)
     page = patient_client.get("/agenda/").get_data(as_text=True)
     assert "The appointment is in the agenda." in page
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1999-12-31", "2101-01-01"])
+def test_a_day_outside_the_years_in_the_url_shows_this_week(app, patient_client, day):
+    """A hand-edited or stale ?day= (9999-12-31 overflowed the clock: a 500) shows today."""
+    for headers in ({}, HX):
+        response = patient_client.get(f"/agenda/?day={day}", headers=headers)
+        assert response.status_code == 200
+        assert 'aria-current="date"' in response.get_data(as_text=True)

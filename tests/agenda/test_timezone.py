@@ -100,13 +100,46 @@ def test_changing_the_zone_in_me_moves_the_patients_reminders(app, client, login
             .astimezone(ZoneInfo(NEW_YORK)).time() in (time(8, 0), time(21, 0)) for d in due)
     # The form says which zone the times are in and that they follow it.
     html = client.get(f"/agenda/reminders/{reminder_id}/edit").get_data(as_text=True)
-    assert "In your time zone (America/New York). If you change it, the reminder follows." \
-        in html
+    assert ("In your time zone (United States (New York)). If you change it, the reminder "
+            "follows.") in html
 
 
 def test_a_relative_sees_whose_zone_the_times_are_in(app, client, login, people):
     with app.app_context():
         login(client, people.get("relative"))
     html = client.get("/agenda/reminders/new").get_data(as_text=True)
-    assert "In Jeanne Test’s time zone (Europe/Paris). If it changes, the reminder follows it." \
+    assert "In Jeanne Test’s time zone (France (Paris)). If it changes, the reminder follows it." \
         in html
+
+
+def test_a_relative_abroad_is_told_which_zone_an_appointments_times_are_in(app, client, login,
+                                                                          people):
+    """Claire lives in Montreal and books her mother's visit in Lyon: the form says the times
+    she types are Montreal's, and the appointment shows her the time on her mother's clock.
+    Each zone is named as people say it, never "Europe/Paris"."""
+    with app.app_context(), app.test_request_context():
+        relative, patient = people.get("relative"), people.get("patient")
+        relative.timezone = "America/Montreal"
+        db.session.commit()
+        appointment_id = services.create_appointment(
+            patient, patient, services.AppointmentInput(
+                title="Cardiologue", starts="2036-06-10T10:30", ends="2036-06-10T11:00")).id
+        reminder_id = make_reminder(patient, patient, services.utcnow()).id
+        login(client, relative)
+    form = client.get("/agenda/appointments/new").get_data(as_text=True)
+    assert ("Times are in your time zone (Canada (Montreal)). Jeanne Test’s time zone: "
+            "France (Paris).") in form
+    assert 'aria-describedby="times-zone"' in form
+    page = client.get(f"/agenda/appointments/{appointment_id}").get_data(as_text=True)
+    assert "04:30" in page  # her own clock
+    assert ("In your time zone (Canada (Montreal)). For Jeanne Test: Tuesday 10 June, "
+            "10:30 – 11:00 (France (Paris)).") in page
+    reminder = client.get(f"/agenda/reminders/{reminder_id}").get_data(as_text=True)
+    assert "(France (Paris))" in reminder and "Europe/Paris" not in reminder
+
+
+def test_someone_in_the_patients_zone_gets_no_zone_hint(app, client, login, people):
+    with app.app_context():
+        login(client, people.get("patient"))
+    form = client.get("/agenda/appointments/new").get_data(as_text=True)
+    assert "Times are in your time zone" not in form and 'id="times-zone"' not in form

@@ -273,3 +273,66 @@ def test_patient_undoes_a_taken_tapped_by_mistake(page):
     page.reload()
     expect(page.locator(".taken").first.get_by_role("button", name=taken)).to_be_visible()
     expect(page.locator(".taken").first).not_to_contain_text("Pris à")
+
+
+def _appointments_starting(live_server, local: datetime) -> int:
+    utc = local.replace(tzinfo=PARIS).astimezone(UTC)
+    with _db(live_server) as db:
+        return db.execute("SELECT count(*) FROM appointments WHERE starts_at LIKE ?",
+                          (f"{utc:%Y-%m-%d %H:%M}%",)).fetchone()[0]
+
+
+def test_the_end_follows_the_start_and_a_double_tap_adds_one_appointment(page, live_server):
+    """Jeanne picks another day for the start: the end goes with it (she is not told "the end
+    is before the start"); her finger taps "Add" twice: one appointment, not two."""
+    sign_in_with_password(page, *JEANNE)
+    page.goto("/agenda/appointments/new")
+    day = (datetime.now(PARIS) + timedelta(days=9)).date()
+    page.fill("#title", "Dentiste")
+    page.fill("#starts", f"{day.isoformat()}T14:00")
+    expect(page.locator("#ends")).to_have_value(f"{day.isoformat()}T14:30")
+    page.fill("#ends", f"{day.isoformat()}T15:00")
+    page.fill("#starts", f"{day.isoformat()}T16:00")  # moved: it still lasts an hour
+    expect(page.locator("#ends")).to_have_value(f"{day.isoformat()}T17:00")
+    page.get_by_role("button", name="Ajouter à l’agenda").dblclick()
+    page.wait_for_url(re.compile(r".*/agenda/appointments/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dentiste")
+    page.wait_for_load_state("networkidle")
+    assert _appointments_starting(live_server, datetime.combine(day, time(16, 0))) == 1
+
+
+def test_the_agenda_fits_a_320px_screen_in_large_text(browser, live_server):
+    """The narrowest phone, large text, French: the week's buttons keep their words inside,
+    a title with a very long word does not widen the page, and months keep their small
+    letter ("Mardi 1 décembre", not "Mardi 1 Décembre")."""
+    with _db(live_server) as db:
+        db.execute("UPDATE users SET large_text = 1 WHERE email = ?", (JEANNE[0],))
+    context = browser.new_context(viewport={"width": 320, "height": 700},
+                                  base_url=live_server.url, locale="fr-FR",
+                                  timezone_id="Europe/Paris")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        sign_in_with_password(page, *JEANNE)
+        day = (datetime.now(PARIS) + timedelta(days=11)).date()
+        page.goto("/agenda/appointments/new")
+        page.fill("#title", "Kinésithérapie" + "-rééducation" * 12)
+        page.fill("#starts", f"{day.isoformat()}T10:00")
+        page.get_by_role("button", name="Ajouter à l’agenda").click()
+        page.wait_for_url(re.compile(r".*/agenda/appointments/\d+$"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        page.goto(f"/agenda/?day={day.isoformat()}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        spilled = page.eval_on_selector_all(
+            ".agenda-nav .button",
+            "els => els.filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)")
+        assert spilled == []
+        titles = page.locator(".day__title").all_inner_texts()
+        assert len(titles) == 7
+        for title in titles:
+            weekday, month = title.split()[-3], title.split()[-1]
+            assert weekday[0].isupper() and month == month.lower(), title
+    finally:
+        context.close()
+        with _db(live_server) as db:
+            db.execute("UPDATE users SET large_text = 0 WHERE email = ?", (JEANNE[0],))

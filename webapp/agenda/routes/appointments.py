@@ -4,6 +4,7 @@ proposal answered by the patient, the confirmation, and a relative's "Remind me 
 from __future__ import annotations
 
 from flask import request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -73,9 +74,18 @@ def create_appointment():
     return done(message, url_for("agenda.appointment", appointment_id=appointment.id))
 
 
+def _patient_when(appt) -> str:
+    """When the appointment is, on the patient's clock (shown to someone in another zone)."""
+    tz = services.user_tz(appt.patient)
+    starts, ends = (recurrence.to_local(at, tz) for at in (appt.starts_at, appt.ends_at))
+    return (f"{format_datetime(starts, 'EEEE d MMMM, HH:mm', rebase=False)} – "
+            f"{format_datetime(ends, 'HH:mm', rebase=False)}")
+
+
 def _appointment_page(appt, notice=None):
     return render("agenda/appointment.html", "agenda/_appointment.html",
                   **page_context(appt.patient, appointment=appt, notice=notice,
+                                 patient_when=_patient_when(appt),
                                  over=appt.ends_at <= services.utcnow(),
                                  can_watch=policy.can(current_user, "appointment.watch", appt),
                                  watch=services.appointment_watch_of(current_user, appt)))

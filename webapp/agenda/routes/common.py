@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import flash, jsonify, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ... import policy
+from ...accounts.zones import zone_label
 from ...core.errors import wants_json
 from ...errors import Forbidden, UserError
 from ...extensions import db
@@ -35,10 +37,13 @@ def local_today() -> date:
 
 
 def parse_day(value: str | None) -> date:
+    """A `?day=` from the URL; anything unreadable or outside 2000-2100 (the years a date can
+    be typed in) is today."""
     try:
-        return date.fromisoformat(value) if value else local_today()
+        day = date.fromisoformat(value) if value else local_today()
     except ValueError:
         return local_today()
+    return day if 2000 <= day.year <= 2100 else local_today()
 
 
 def weekday_labels():
@@ -51,8 +56,17 @@ def _kind_labels():
             "vaccination": _("Vaccination"), "screening": _("Screening")}
 
 
+def zone_name(zone: str) -> str:
+    """A time zone as people say it ("France (Paris)"), in the reader's language."""
+    return zone_label(zone, get_locale())
+
+
 def page_context(patient, **extra):
+    viewer_zone, patient_zone = services.user_tz(current_user), services.user_tz(patient)
     ctx = dict(patient=patient, today=local_today(), kind_labels=_kind_labels(),
+               zone_name=zone_name, viewer_zone=viewer_zone, patient_zone=patient_zone,
+               # Someone abroad types and reads times in their own zone, not the patient's.
+               other_zone=viewer_zone != patient_zone,
                describe=recurrence.describe, acting=patient.id != current_user.id,
                can_write=policy.can(current_user, "agenda.write", patient),
                soon=services.utcnow() + timedelta(hours=12),
