@@ -127,37 +127,31 @@ def test_every_domain_string_has_a_french_translation(domain):
     assert missing == set()
 
 
-def test_french_punctuation_keeps_its_narrow_space():
-    """French puts a (narrow, no-break) space before ; : ! ? and inside « »: a plain space
-    there lets a phone's narrow screen break the line before the colon or the question mark."""
+def _french_texts():
+    """(domain, text) for every French translation of every catalogue (not the header)."""
     from babel.messages.pofile import read_po
 
     from webapp.i18n import HERE
 
-    wrong = []
     for po in sorted((HERE / "translations").glob("*/fr/LC_MESSAGES/messages.po")):
         with open(po, "rb") as fh:
             for message in read_po(fh):
                 if not message.id:  # the header (its plural formula is code)
                     continue
                 forms = message.string if isinstance(message.string, tuple) else (message.string,)
-                for text in forms:
-                    if text and re.search(r" [;:!?]|« | »", text):
-                        wrong.append((po.parts[-4], text))
+                yield from ((po.parts[-4], text) for text in forms if text)
+
+
+def test_french_punctuation_keeps_its_narrow_space():
+    """French puts a (narrow, no-break) space before ; : ! ? and inside « »: a plain space
+    there lets a phone's narrow screen break the line before the colon or the question mark."""
+    wrong = [(domain, text) for domain, text in _french_texts()
+             if re.search(r" [;:!?]|« | »", text)]
     assert wrong == []
 
 
-@pytest.mark.parametrize("domain", ["core", "push"])
-def test_french_apostrophes_are_typographic(domain):
-    """One apostrophe across the app: the other catalogues write ’, and a straight ' beside
-    it ("Pour vous aujourd'hui" above "Les personnes que j’aide") looks like a typo."""
-    from babel.messages.pofile import read_po
-
-    from webapp.i18n import HERE
-
-    po = HERE / "translations" / domain / "fr" / "LC_MESSAGES" / "messages.po"
-    with open(po, "rb") as fh:
-        straight = [text for m in read_po(fh) if m.id
-                    for text in (m.string if isinstance(m.string, tuple) else (m.string,))
-                    if "'" in text]
+def test_french_apostrophes_are_typographic():
+    """One apostrophe across the app, ’: a straight ' beside it ("Pour vous aujourd'hui"
+    above "Les personnes que j’aide") looks like a typo."""
+    straight = [(domain, text) for domain, text in _french_texts() if "'" in text]
     assert straight == []
