@@ -49,7 +49,7 @@ def test_an_expired_form_offers_to_reload_the_page_it_was_on(signed_in_with_csrf
     response = client.post("/push/preferences", data={"csrf_token": "stale"}, headers=headers)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "Your session form expired. Please reload the page and try again." in html
+    assert "This form has expired. Reload the page and try again." in html
     assert '<a href="/push/?tab=1">Reload the page</a>' in html
 
 
@@ -62,7 +62,7 @@ def test_an_expired_form_offers_to_reload_the_page_it_was_on(signed_in_with_csrf
 def test_an_expired_form_never_links_off_site(signed_in_with_csrf, headers):
     html = signed_in_with_csrf.post("/push/preferences", data={"csrf_token": "stale"},
                                     headers=headers).get_data(as_text=True)
-    assert "Your session form expired" in html
+    assert "This form has expired" in html
     assert "Reload the page</a>" not in html and "elsewhere" not in html
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests import factories
 
-MESSAGE = "Your session form expired. Please reload the page and try again."
+MESSAGE = "This form has expired. Reload the page and try again."
 
 
 def _token(client, path="/accounts/sign-in") -> str:
@@ -85,7 +85,7 @@ def test_french_refusal(client, csrf_enabled):
     response = client.post("/language", data={"language": "fr"},
                            headers={"Accept-Language": "fr"})
     assert response.status_code == 400
-    assert "Votre formulaire a expiré" in response.get_data(as_text=True)
+    assert "Ce formulaire a expiré" in response.get_data(as_text=True)
 
 
 def test_the_token_htmx_sends_in_its_header_is_accepted(client, csrf_enabled):

@@ -63,7 +63,7 @@ def csrf_error(exc: CSRFError):
     db.session.rollback()
     # The page was open too long (or its session ended): an installed app shows no reload
     # button, so the answer links back to the page the form was on, which brings a new token.
-    message = _("Your session form expired. Please reload the page and try again.")
+    message = _("This form has expired. Reload the page and try again.")
     return error_response(400, message, retry=page_of_the_form())
 
 
