@@ -216,6 +216,27 @@ def history(patient_id: int, *, mine: bool, filters: Filters | None = None,
     return list(db.session.scalars(q))
 
 
+def deleted_in(patient_ids, object_type: str, object_id) -> int | None:
+    """The patient, among `patient_ids`, whose history records `object_type` `object_id` as
+    deleted (ids are never given again, so such a row names that very item); None if none."""
+    return db.session.scalar(
+        db.select(AccessEvent.patient_id).where(
+            AccessEvent.patient_id.in_(patient_ids), AccessEvent.action == "delete",
+            AccessEvent.object_type == object_type, AccessEvent.object_id == str(object_id))
+        .limit(1))
+
+
+def first_rows(patient_id: int, action: str, object_type: str, object_ids) -> dict[str, int]:
+    """For each of `object_ids`, the id of the first row of `patient_id`'s history recording
+    `action` on that `object_type` (e.g. the write that started a conversation)."""
+    query = (db.select(AccessEvent.object_id, func.min(AccessEvent.id))
+             .where(AccessEvent.patient_id == patient_id, AccessEvent.action == action,
+                    AccessEvent.object_type == object_type,
+                    AccessEvent.object_id.in_([str(i) for i in object_ids]))
+             .group_by(AccessEvent.object_id))
+    return {object_id: row_id for object_id, row_id in db.session.execute(query)}
+
+
 # Browsing re-reads the same thing many times a minute (each agenda day, each poll of a
 # conversation). Every read stays recorded; the page shows a run of them as one line.
 REPEAT_WINDOW = timedelta(minutes=10)

@@ -122,18 +122,13 @@ def deleted_from(actor: User, object_type: str, object_id: int) -> User | None:
     """The patient whose `object_type` `object_id` the access history records as deleted,
     among the patients whose agenda `actor` may read (ids are never given again, so the row
     names that very item). None when there is no such row or it is not the actor's to know."""
-    from ..audit import AccessEvent
+    from .. import audit
     from ..circle import services as circle
 
     readable = {p.id: p for p in circle.patients_for(actor, "agenda")}
     if not readable:
         return None
-    patient_id = db.session.scalar(
-        select(AccessEvent.patient_id).where(
-            AccessEvent.patient_id.in_(readable), AccessEvent.action == "delete",
-            AccessEvent.object_type == object_type, AccessEvent.object_id == str(object_id))
-        .limit(1))
-    return readable.get(patient_id)
+    return readable.get(audit.deleted_in(readable, object_type, object_id))
 
 
 def get_checked(actor: User, model, object_id: int, action: str, object_type: str,

@@ -146,12 +146,7 @@ def _started_conversations(patient_id: int, rows) -> set[int]:
            if (row.action, row.object_type) == ("write", "conversation") and row.object_id}
     if not ids:
         return set()
-    event = audit.AccessEvent
-    query = (db.select(event.object_id, db.func.min(event.id))
-             .where(event.patient_id == patient_id, event.action == "write",
-                    event.object_type == "conversation", event.object_id.in_(ids))
-             .group_by(event.object_id))
-    first = {object_id: row_id for object_id, row_id in db.session.execute(query)}
+    first = audit.first_rows(patient_id, "write", "conversation", ids)
     return {row.id for row in rows if first.get(row.object_id) == row.id}
 
 
