@@ -625,6 +625,9 @@ def test_a_relative_whose_access_ran_out_is_told_so(app, client, people, login):
         services.revoke_grant(get(people.jeanne), row.id)
     html = client.get("/circle/").get_data(as_text=True)
     assert "Jeanne Martin" not in html
+    # ...but not that nobody ever gave her access: she had some.
+    assert "Personne ne vous a encore donné accès." not in html
+    assert "Vous n’avez accès à l’espace de personne pour le moment." in html
     # Given again: listed as a patient she helps, no ended line.
     with app.app_context():
         give(people.jeanne, people.claire, "messages")

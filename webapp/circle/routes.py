@@ -119,6 +119,7 @@ def _patients_context(**extra) -> dict:
     """The patients a relative or professional acts for, and the one they act for now."""
     return dict(rows=services.patients_for_page(current_user),
                 ended=services.ended_grants_to(current_user),
+                ever_granted=services.ever_granted(current_user),
                 acting=services.acting_for(current_user), scope_labels=_scope_labels(),
                 error=None, **extra)
 

@@ -154,6 +154,13 @@ def ended_grants_to(user: User) -> list[Grant]:
     ))
 
 
+def ever_granted(user: User) -> bool:
+    """Someone ever gave this user access (in force, ended or revoked): an empty list then
+    means "nobody at the moment", not "nobody yet"."""
+    return db.session.scalar(
+        db.select(db.exists().where(Grant.grantee_id == user.id))) or False
+
+
 def patients_for_page(user: User) -> list[tuple[User, Grant | None, EmergencyAccess | None]]:
     rows = []
     for patient in patients_for(user):
