@@ -12,11 +12,14 @@
     }
   }, true);
 
-  // After a boosted navigation, move focus to the main landmark for screen readers.
+  // After a boosted navigation, move focus to the main landmark for screen readers, or to
+  // the field the new page asks for (autofocus: the one a refused form says to correct).
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail && event.detail.boosted) {
       var main = document.getElementById("main");
-      if (main) main.focus({ preventScroll: true });
+      var wanted = main && main.querySelector("[autofocus]");
+      if (wanted) wanted.focus();
+      else if (main) main.focus({ preventScroll: true });
     }
   });
 
