@@ -115,6 +115,10 @@
     var host = sendErrorHost(detail.elt);
     var message = document.body.getAttribute("data-send-error");
     if (!host || !host.isConnected || !message) return;
+    // A "Saved." left from an earlier try would now say the opposite of what happened.
+    if (host.tagName === "FORM") {
+      host.querySelectorAll("[role=status]").forEach(function (status) { status.textContent = ""; });
+    }
     var note = document.createElement("p");
     note.className = "field-error send-error";
     note.setAttribute("role", "alert");

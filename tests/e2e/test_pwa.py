@@ -231,6 +231,15 @@ def test_a_form_sent_offline_says_nothing_was_sent(page, live_server):
     page.locator("#push-preferences button[type=submit]").click()
     expect(page.locator("#push-preferences [role=status]")).not_to_be_empty()
     expect(page.locator(".send-error")).to_have_count(0)
+    # Offline again: the "Saved." of the last try goes, it would say the opposite.
+    page.context.set_offline(True)
+    try:
+        page.locator("#push-preferences input[name=show_details]").uncheck()
+        page.locator("#push-preferences button[type=submit]").click()
+        expect(page.locator("#push-preferences .send-error")).to_have_count(1)
+        expect(page.locator("#push-preferences [role=status]")).to_be_empty()
+    finally:
+        page.context.set_offline(False)
 
 
 def test_try_again_on_the_offline_page_asks_for_the_page_wanted(page, live_server):
