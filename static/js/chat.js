@@ -391,10 +391,29 @@
       // the end once it has.
       setTimeout(scrollToEnd, 0);
     }
-    if (event.target && event.target.id === "message-list" || (event.detail && event.detail.target && event.detail.target.closest && event.detail.target.closest("#message-list"))) {
+    // An older page replaces its "older" item: afterSettle then fires on each new item of
+    // the list (the replaced target is no longer in it).
+    if (event.target && event.target.closest && event.target.closest("#message-list")) {
       $all("#message-list .msg").forEach(function (li) { if (!li.hasAttribute("data-localised")) { localise(li); li.setAttribute("data-localised", ""); } });
       dedupeDays();
     }
+  });
+
+  // An older page goes above what the reader is looking at: keep that in place. Otherwise,
+  // at the top of the page, the next "older" item is in view at once and the whole history
+  // loads in a cascade, the reader thrown back to its first message.
+  var olderAnchor = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !target.classList || !target.classList.contains("older") || !target.closest("#message-list")) return;
+    var next = target.nextElementSibling;
+    olderAnchor = next ? { el: next, top: next.getBoundingClientRect().top } : null;
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!olderAnchor) return;
+    var anchor = olderAnchor;
+    olderAnchor = null;
+    if (document.body.contains(anchor.el)) window.scrollBy(0, anchor.el.getBoundingClientRect().top - anchor.top);
   });
 
   function whenReady(fn) {
@@ -408,12 +427,21 @@
     // A full page load has no settle: late layout (fonts, styles) may still move the end.
     scrollPending = false;
     window.addEventListener("load", function () { if (chat) scrollToEnd(); });
-    window.HSChat.on("connect", function () { connectionNotice(); sync().then(flush); });
-    window.HSChat.on("disconnect", connectionNotice);
+    var missedEvents = false;
+    window.HSChat.on("connect", function () {
+      connectionNotice();
+      // Closed or reopened while this page was cut off: those events were not buffered.
+      if (missedEvents) refreshComposer();
+      missedEvents = false;
+      sync().then(flush);
+    });
+    window.HSChat.on("disconnect", function () { missedEvents = true; connectionNotice(); });
     window.HSChat.on("new_message", function (data) {
       if (chat && data.conversation_id === convId()) {
         var atEnd = (window.innerHeight + window.scrollY) >= document.body.scrollHeight - 120;
-        insertHtml(data.html);
+        var known = !!document.getElementById("msg-" + data.id);
+        var li = insertHtml(data.html);
+        if (li && !known && String(data.author_id) !== me()) announce(li);
         // Their message is here: they are no longer typing it.
         if (typingUser !== null && String(data.author_id) === typingUser) clearTyping();
         if (atEnd || String(data.author_id) === me()) scrollToEnd();
@@ -439,15 +467,15 @@
     window.HSChat.on("typing", function (data) {
       if (!chat || data.conversation_id !== convId() || String(data.user_id) === me()) return;
       var el = document.getElementById("typing");
-      el.textContent = str("typing", { name: data.name });
+      var text = str("typing", { name: data.name });
+      // A live region: said again each time it is set, and "typing" comes every few seconds.
+      if (el.textContent !== text) el.textContent = text;
       typingUser = String(data.user_id);
       clearTimeout(typingTimer);
       typingTimer = setTimeout(clearTyping, 4000);
     });
     window.HSChat.on("closed", function (data) {
-      if (chat && data.conversation_id === convId() && window.htmx) {
-        htmx.ajax("GET", "/chat/" + convId() + "/composer", { target: "#composer-area", swap: "outerHTML" });
-      }
+      if (chat && data.conversation_id === convId()) refreshComposer();
       refreshList();
     });
     window.HSChat.on("access_lost", function (data) {
@@ -474,6 +502,36 @@
     });
     window.HSChat.on("list_changed", refreshList);
     window.HSChat.on("unread_changed", refreshList);
+  });
+
+  // Screen readers hear each message that arrives from someone else, once, in a few words:
+  // not the list itself (older pages, one's own bubbles and every status change are
+  // additions there too).
+  function announce(li) {
+    var region = document.getElementById("chat-announce");
+    var author = $(".msg__author", li), body = $(".msg__body", li);
+    if (!region || !body) return;
+    region.textContent = str("new-message", {
+      name: author ? author.textContent.trim() : "", text: body.textContent.trim()
+    });
+  }
+
+  // The composer as the server has it now (open, closed to replies…), keeping a draft.
+  var draft = null;
+  function refreshComposer() {
+    if (!chat || !window.htmx || !document.getElementById("composer-area")) return;
+    htmx.ajax("GET", "/chat/" + convId() + "/composer", { target: "#composer-area", swap: "outerHTML" });
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "composer-area") return;
+    var box = $("form[data-composer] textarea", target);
+    draft = box ? box.value : null;
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    var fresh = draft && $("form[data-composer] textarea");
+    if (fresh && !fresh.value) { fresh.value = draft; updateCounter(fresh); }
+    draft = null;
   });
 
   function clearTyping() {

@@ -425,3 +425,88 @@ def test_others_see_at_once_that_a_member_lost_access(browser, tmp_path):
         for context in contexts:
             context.close()
         server.stop()
+
+
+def test_scrolling_up_loads_one_older_page_and_keeps_the_reader_in_place(page):
+    """The older page goes above what the reader sees: no cascade to the very first message,
+    and one day separator for a day split across pages."""
+    open_demo_conversation(page, NADIA)
+    make_long(page, 70)
+    page.reload()
+    page.wait_for_function("() => window.HSChat && window.HSChat.connected()")
+    first = page.locator("#message-list .msg[data-id]").first.get_attribute("id")
+    shown = page.locator("#message-list .msg[data-id]").count()
+    page.mouse.wheel(0, -100_000)
+    seen = until(page, f"""() => {{
+        const n = document.querySelectorAll('#message-list .msg[data-id]').length;
+        const top = document.getElementById('{first}').getBoundingClientRect().top;
+        const days = [...document.querySelectorAll('#message-list > li.msg-day')]
+            .map(d => d.dataset.day);
+        return {{ok: n > {shown} && !document.querySelector('#message-list .htmx-settling'),
+                 n, top, days, scrollY: window.scrollY, height: window.innerHeight}};
+    }}""")
+    assert seen["ok"], seen
+    # The message that was at the top is still on screen, not a page or more further down.
+    assert 0 <= seen["top"] < seen["height"], seen
+    assert len(seen["days"]) == len(set(seen["days"])), seen
+
+
+def test_screen_readers_hear_each_new_message_from_others_once(two_phones):
+    _contexts, (jeanne, nadia) = two_phones
+    open_demo_conversation(jeanne, JEANNE)
+    open_demo_conversation(nadia, NADIA)
+    # Not the whole list: older pages, one's own bubbles and statuses would be read out too.
+    assert jeanne.get_attribute("#message-list", "aria-live") is None
+    nadia.fill("#composer-body", "Je passe à 9h")
+    nadia.click("#composer button[type=submit]")
+    jeanne.wait_for_selector("#message-list .msg[data-id]:has-text('Je passe à 9h')")
+    region = jeanne.locator("#chat-announce")
+    assert region.get_attribute("role") == "status"
+    # Jeanne reads the app in French.
+    assert region.text_content() == "Nouveau message de Nadia Benali\u202f: Je passe à 9h"
+    # One's own message is not announced to oneself.
+    nadia.wait_for_selector("#message-list .msg[data-id]:has-text('Je passe à 9h')")
+    assert nadia.locator("#chat-announce").text_content() == ""
+
+
+def test_a_conversation_closed_while_offline_shows_closed_once_back_online(two_phones):
+    contexts, (jeanne, nadia) = two_phones
+    open_demo_conversation(jeanne, JEANNE)
+    open_demo_conversation(nadia, NADIA)
+    contexts[0].set_offline(True)
+    jeanne.wait_for_function("() => !window.HSChat.connected()")
+    jeanne.fill("#composer-body", "Un brouillon")
+    nadia.once("dialog", lambda dialog: dialog.accept())
+    nadia.click("#composer-area form.actions button[type=submit]")
+    nadia.wait_for_selector("#composer-area .closed-notice")
+    contexts[0].set_offline(False)
+    # The "closed" event went by while Jeanne was cut off: her composer follows on reconnect.
+    jeanne.wait_for_selector("#composer-area .closed-notice")
+    assert jeanne.locator("#composer-body").count() == 0
+    nadia.click("#composer-area form.actions button[type=submit]")
+    nadia.wait_for_selector("#composer-body")
+
+
+def test_a_refused_message_shows_its_resend_button(two_phones):
+    contexts, (jeanne, nadia) = two_phones
+    open_demo_conversation(jeanne, JEANNE)
+    open_demo_conversation(nadia, NADIA)
+    contexts[0].set_offline(True)
+    jeanne.wait_for_function("() => !window.HSChat.connected()")
+    jeanne.fill("#composer-body", "Envoyé trop tard")
+    jeanne.click("#composer button[type=submit]")
+    nadia.once("dialog", lambda dialog: dialog.accept())
+    nadia.click("#composer-area form.actions button[type=submit]")
+    nadia.wait_for_selector("#composer-area .closed-notice")
+    contexts[0].set_offline(False)
+    jeanne.wait_for_selector(".msg--pending .msg__resend:not([hidden])")
+    colours = jeanne.evaluate("""() => {
+        const button = getComputedStyle(document.querySelector('.msg--pending .msg__resend'));
+        return {text: button.color, background: button.backgroundColor,
+                bubble: getComputedStyle(document.querySelector('.msg--pending')).backgroundColor};
+    }""")
+    # Not accent text on a transparent button over the accent bubble: it would not show.
+    assert colours["background"] not in ("rgba(0, 0, 0, 0)", colours["bubble"]), colours
+    assert colours["text"] != colours["background"], colours
+    nadia.click("#composer-area form.actions button[type=submit]")
+    nadia.wait_for_selector("#composer-body")
