@@ -209,6 +209,7 @@
     var label = $(".msg__status", li);
     label.textContent = item.error ? str("failed") + " — " + item.error : str(status);
     $(".msg__resend", li).hidden = !item.failed;
+    $(".msg__discard", li).hidden = !item.failed;
   }
 
   function flush() {
@@ -363,6 +364,19 @@
         showError(textarea, "");
         textarea.focus();
       }
+      return;
+    }
+    // A message that cannot go (closed to replies, access ended…) leaves the outbox; its text
+    // goes back to an empty composer, so nothing typed is lost.
+    var discard = event.target.closest && event.target.closest(".msg__discard");
+    if (discard) {
+      var gone = discard.closest(".msg--pending");
+      var text = $(".msg__body", gone).textContent;
+      window.HSOutbox.remove(gone.getAttribute("data-client-id")).then(function () {
+        gone.remove();
+        var box = $("form[data-composer] textarea");
+        if (box && !box.value) { box.value = text; updateCounter(box); box.focus(); }
+      });
       return;
     }
     var resend = event.target.closest && event.target.closest(".msg__resend");

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE, axe_violations, format_violations, sign_in_with_password
 from tests.e2e.helpers import revoke_as_patient
@@ -510,3 +511,13 @@ def test_a_refused_message_shows_its_resend_button(two_phones):
     assert colours["text"] != colours["background"], colours
     nadia.click("#composer-area form.actions button[type=submit]")
     nadia.wait_for_selector("#composer-body")
+    # Reopened, but that message was refused for good: Jeanne removes it (asked first), and
+    # its text comes back to her message box; it never reaches Nadia.
+    jeanne.wait_for_selector("#composer-body")
+    jeanne.once("dialog", lambda dialog: dialog.accept())
+    jeanne.click(".msg--pending .msg__discard")
+    expect(jeanne.locator(".msg--pending")).to_have_count(0)
+    assert jeanne.input_value("#composer-body") == "Envoyé trop tard"
+    jeanne.reload()
+    expect(jeanne.locator(".msg--pending")).to_have_count(0)  # gone from the outbox too
+    expect(nadia.locator(".msg__body", has_text="Envoyé trop tard")).to_have_count(0)
