@@ -216,7 +216,7 @@ def history(patient_id: int, *, mine: bool, filters: Filters | None = None,
     return list(db.session.scalars(q))
 
 
-def deleted_in(patient_ids, object_type: str, object_id) -> int | None:
+def where_deleted(patient_ids, object_type: str, object_id) -> int | None:
     """The patient, among `patient_ids`, whose history records `object_type` `object_id` as
     deleted (ids are never given again, so such a row names that very item); None if none."""
     return db.session.scalar(

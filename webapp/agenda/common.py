@@ -128,7 +128,7 @@ def deleted_from(actor: User, object_type: str, object_id: int) -> User | None:
     readable = {p.id: p for p in circle.patients_for(actor, "agenda")}
     if not readable:
         return None
-    return readable.get(audit.deleted_in(readable, object_type, object_id))
+    return readable.get(audit.where_deleted(readable, object_type, object_id))
 
 
 def get_checked(actor: User, model, object_id: int, action: str, object_type: str,
