@@ -261,7 +261,7 @@ def test_missing_csrf_token_is_refused(app, client, make_user, login, csrf_enabl
     before = snapshot(app)
     message = refused(client.post("/accounts/sign-in",
                                   data={"email": user.email, "password": PASSWORD}), 400)
-    assert "reload the page" in message
+    assert "Reload the page" in message
     refused(client.post("/accounts/passkey/options", json={}, headers=JSON), 400)
     refused(client.post("/accounts/passkey/verify", json={"credential": {}}, headers=JSON), 400)
     refused(client.post("/accounts/join", data={"code": "ABCD"}), 400)
