@@ -43,6 +43,8 @@ def test_name_change_returns_the_fragment_under_htmx(app, client, make_user, log
     assert body.lstrip().startswith('<form id="settings"')
     assert "Your settings are saved." in body and 'value="New name"' in body
     assert _user(app, user.id)["display_name"] == "New name"
+    # Said once, in the form: not again at the top of whatever page comes next.
+    assert "Your settings are saved." not in client.get("/home").get_data(as_text=True)
 
 
 def test_without_javascript_the_form_redirects_to_the_page(app, client, make_user, login):

@@ -170,10 +170,11 @@ def settings():
         )
     except UserError as exc:
         return _form_error("accounts/me.html", "accounts/_settings.html", exc, **_me_context())
-    flash(_("Your settings are saved."), "success")
     if changed & {"language", "theme", "large_text"} or not request.htmx:
         # These change the whole page (its language, its <html> classes): load it again.
+        flash(_("Your settings are saved."), "success")
         return redirect_to(url_for("accounts.me"))
+    # The fragment says it itself: a flash too would wait for the next page and say it there.
     return render("accounts/me.html", "accounts/_settings.html", saved=True, **_me_context())
 
 
