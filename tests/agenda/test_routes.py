@@ -194,11 +194,39 @@ def test_professional_proposes_and_patient_accepts(app, login, people):
     answered = patient_client.post(f"/agenda/appointments/{appt.id}/respond",
                                    data={"answer": "accept"}, headers=HX)
     assert answered.status_code == 200 and "Proposed" not in answered.get_data(as_text=True)
+    assert "You accepted this appointment: it is in your agenda." in answered.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Appointment, appt.id).status == "accepted"
         assert count(Delivery) == 2
-    assert patient_client.post(f"/agenda/appointments/{appt.id}/respond",
-                               data={"answer": "accept"}).status_code == 409
+    # A second answer (another tab, a double tap) shows the appointment as it now is, with why.
+    again = patient_client.post(f"/agenda/appointments/{appt.id}/respond",
+                                data={"answer": "decline"}, headers=HX)
+    assert again.status_code == 409
+    assert "already been answered" in again.get_data(as_text=True)
+    assert 'id="appointment"' in again.get_data(as_text=True)
+    assert "Attendance confirmed" in again.get_data(as_text=True)
+    redirected = patient_client.post(f"/agenda/appointments/{appt.id}/respond",
+                                     data={"answer": "accept"})
+    assert redirected.status_code == 302
+    assert "already been answered" in patient_client.get(
+        redirected.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Appointment, appt.id).status == "accepted"
+
+
+def test_declining_without_javascript_says_so_on_the_page_it_lands_on(app, login, people):
+    with app.app_context():
+        pro_client = signed_in(app, login, people.get("pro"))
+        patient_client = signed_in(app, login, people.get("patient"))
+    pro_client.post("/agenda/appointments", data={"title": "Pansement",
+                                                  "starts": "2030-05-10T09:00"})
+    with app.app_context():
+        appt_id = db.session.scalar(select(Appointment.id))
+    response = patient_client.post(f"/agenda/appointments/{appt_id}/respond",
+                                   data={"answer": "decline"})
+    assert response.status_code == 302
+    landed = patient_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "You declined this appointment." in landed
 
 
 def test_outsider_sees_no_agenda_and_cannot_write(app, login, people):
@@ -212,6 +240,18 @@ def test_outsider_sees_no_agenda_and_cannot_write(app, login, people):
     assert outsider.post(f"/agenda/reminders/{reminder_id}/delete").status_code == 403
     with app.app_context():
         assert count(Reminder) == 1
+
+
+def test_someone_acting_for_a_patient_without_the_agenda_scope_is_told_so_by_name(
+        app, login, people):
+    """A relative whose agenda access was removed (messages kept) still acts for the patient:
+    the agenda page names who does not share it, instead of only "choose whose agenda"."""
+    with app.app_context():
+        messages_only = signed_in(app, login, people.get("other_pro"))
+        outsider = signed_in(app, login, people.get("outsider"))
+    page = messages_only.get("/agenda/").get_data(as_text=True)
+    assert "Jeanne Test does not share their agenda with you at the moment." in page
+    assert "does not share their agenda" not in outsider.get("/agenda/").get_data(as_text=True)
 
 
 def test_every_access_by_someone_else_leaves_exactly_one_audit_row(app, login, people):

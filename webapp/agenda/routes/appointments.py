@@ -3,13 +3,14 @@ proposal answered by the patient, the confirmation, and a relative's "Remind me 
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import flash, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ... import policy
-from ...errors import UserError
+from ...errors import Conflict, UserError
+from ...extensions import db
 from ...htmx import redirect_to, render, wants_fragment
 from .. import bp, recurrence, services
 from .common import done, form_echo, page_context, parse_day, patient_or_page, submit
@@ -82,8 +83,8 @@ def _patient_when(appt) -> str:
             f"{format_datetime(ends, 'HH:mm', rebase=False)}")
 
 
-def _appointment_page(appt, notice=None):
-    return render("agenda/appointment.html", "agenda/_appointment.html",
+def _appointment_page(appt, notice=None, status=200):
+    return render("agenda/appointment.html", "agenda/_appointment.html", status=status,
                   **page_context(appt.patient, appointment=appt, notice=notice,
                                  patient_when=_patient_when(appt),
                                  over=appt.ends_at <= services.utcnow(),
@@ -130,10 +131,23 @@ def respond(appointment_id: int):
     answer = request.form.get("answer")
     if answer not in ("accept", "decline"):
         raise UserError(_("Please accept or decline."))
-    services.respond_to_proposal(current_user, appt, accept=answer == "accept")
+    try:
+        services.respond_to_proposal(current_user, appt, accept=answer == "accept")
+    except Conflict as exc:
+        # Answered meanwhile (another tab, a double tap): show the appointment as it now is,
+        # with why, rather than an error page that hides what the answer was.
+        db.session.rollback()
+        appt = services.get_appointment(current_user, appointment_id)
+        if wants_fragment():
+            return _appointment_page(appt, notice=exc.message, status=exc.status)
+        flash(exc.message, "info")
+        return redirect_to(url_for("agenda.appointment", appointment_id=appointment_id))
+    # Said in words: a changed badge alone leaves the patient unsure the answer was taken.
+    notice = (_("You accepted this appointment: it is in your agenda.") if answer == "accept"
+              else _("You declined this appointment."))
     if wants_fragment():
-        return _appointment_page(appt)
-    return redirect_to(url_for("agenda.appointment", appointment_id=appointment_id))
+        return _appointment_page(appt, notice=notice)
+    return done(notice, url_for("agenda.appointment", appointment_id=appointment_id))
 
 
 @bp.post("/appointments/<int:appointment_id>/confirm")

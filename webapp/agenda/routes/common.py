@@ -28,7 +28,9 @@ def patient_or_page(required: bool = False):
     if patient is None or not policy.can(current_user, "agenda.read", patient):
         if required:
             raise Forbidden(_("You do not have access to this."))
-        return None, render("agenda/no_patient.html", status=200)
+        # Someone acting for a patient who does not share the agenda (or no longer does) is
+        # told so by name: "choose whose agenda" alone reads as if nothing had changed.
+        return None, render("agenda/no_patient.html", status=200, acting=patient)
     return patient, None
 
 
