@@ -190,6 +190,18 @@ def test_start_a_conversation_from_the_form(app, client, login, circle):
         assert db.session.scalar(select(func.count(Conversation.id))) == 1
 
 
+def test_a_professional_acting_for_a_patient_writes_about_them_by_default(
+        app, client, login, circle):
+    """The nurse acts for her only patient (the banner says so): New conversation is about
+    that patient, her relatives offered, not "between professionals" only."""
+    login(client, circle.nurse)
+    form = client.get("/chat/new").get_data(as_text=True)
+    assert f'name="patient" value="{circle.patient.id}"' in form
+    assert "Claire Martin" in form
+    chosen = client.get("/chat/new?patient=none").get_data(as_text=True)
+    assert 'name="patient" value="none"' in chosen and "Claire Martin" not in chosen
+
+
 def test_close_and_reopen(app, client, login, circle, conversation):
     login(client, circle.nurse)
     assert client.post(f"/chat/{conversation}/close", data={"closed": "1"}).status_code == 302

@@ -89,6 +89,12 @@ def _can_start_any() -> bool:
     return bool(_patients_to_write_about()) or policy.can(current_user, "conversation.start", None)
 
 
+def _acting_for() -> User | None:
+    from ..circle import services as circle
+
+    return circle.acting_for(current_user)
+
+
 def _chosen_patient(raw) -> User | None:
     if raw in (None, "", "none"):
         return None
@@ -109,6 +115,10 @@ def new():
     try:
         if "patient" in source:
             patient = _chosen_patient(source.get("patient"))
+        elif (acting := _acting_for()) in patients:
+            # Someone acting for a patient (the banner says so) writes about them by default:
+            # a professional was otherwise offered "between professionals" only.
+            patient = acting
         elif len(patients) == 1 and not professional:
             patient = patients[0]
         if patient is not None:
