@@ -209,6 +209,12 @@ def test_close_and_reopen(app, client, login, circle, conversation):
     login(patient, circle.patient)
     page = patient.get(f"/chat/{conversation}").get_data(as_text=True)
     assert "closed this conversation to replies" in page and 'id="composer"' not in page
+    nurse = circle.nurse.display_name
+    assert f"{nurse} closed this conversation" in page
+    # The one who closed it reads it as their own act, not their name in the third person.
+    mine = client.get(f"/chat/{conversation}").get_data(as_text=True)
+    assert "You closed this conversation to replies on" in mine and nurse not in mine.split(
+        'class="closed-notice"')[1].split("</p>")[0]
     refused = patient.post(
         f"/chat/{conversation}/messages", data={"body": "?", "client_id": client_id()}
     )
