@@ -530,7 +530,8 @@
     });
   }
 
-  // The composer as the server has it now (open, closed to replies…), keeping a draft.
+  // The composer as the server has it now (open, closed to replies…), keeping a draft: kept
+  // too while the conversation is closed, and given back when it reopens.
   var draft = null;
   function refreshComposer() {
     if (!chat || !window.htmx || !document.getElementById("composer-area")) return;
@@ -540,11 +541,12 @@
     var target = event.detail && event.detail.target;
     if (!target || target.id !== "composer-area") return;
     var box = $("form[data-composer] textarea", target);
-    draft = box ? box.value : null;
+    if (box) draft = box.value;
   });
   document.addEventListener("htmx:afterSwap", function () {
-    var fresh = draft && $("form[data-composer] textarea");
-    if (fresh && !fresh.value) { fresh.value = draft; updateCounter(fresh); }
+    var fresh = $("form[data-composer] textarea");
+    if (!fresh) return;
+    if (draft && !fresh.value) { fresh.value = draft; updateCounter(fresh); }
     draft = null;
   });
 

@@ -470,36 +470,38 @@ def test_screen_readers_hear_each_new_message_from_others_once(two_phones):
     assert nadia.locator("#chat-announce").text_content() == ""
 
 
-def test_a_conversation_closed_while_offline_shows_closed_once_back_online(two_phones):
+def _closed_while_jeanne_is_offline(two_phones, text: str, send: bool):
+    """Jeanne, cut off, types `text` (and taps Send when `send`); meanwhile Nadia closes the
+    conversation; then Jeanne is back online. Returns (jeanne, nadia)."""
     contexts, (jeanne, nadia) = two_phones
     open_demo_conversation(jeanne, JEANNE)
     open_demo_conversation(nadia, NADIA)
     contexts[0].set_offline(True)
     jeanne.wait_for_function("() => !window.HSChat.connected()")
-    jeanne.fill("#composer-body", "Un brouillon")
+    jeanne.fill("#composer-body", text)
+    if send:
+        jeanne.click("#composer button[type=submit]")
     nadia.once("dialog", lambda dialog: dialog.accept())
     nadia.click("#composer-area form.actions button[type=submit]")
     nadia.wait_for_selector("#composer-area .closed-notice")
     contexts[0].set_offline(False)
+    return jeanne, nadia
+
+
+def test_a_conversation_closed_while_offline_shows_closed_once_back_online(two_phones):
+    jeanne, nadia = _closed_while_jeanne_is_offline(two_phones, "Un brouillon", send=False)
     # The "closed" event went by while Jeanne was cut off: her composer follows on reconnect.
     jeanne.wait_for_selector("#composer-area .closed-notice")
     assert jeanne.locator("#composer-body").count() == 0
     nadia.click("#composer-area form.actions button[type=submit]")
     nadia.wait_for_selector("#composer-body")
+    # Reopened: Jeanne's message box comes back with what she had typed.
+    jeanne.wait_for_selector("#composer-body")
+    expect(jeanne.locator("#composer-body")).to_have_value("Un brouillon")
 
 
 def test_a_refused_message_shows_its_resend_button(two_phones):
-    contexts, (jeanne, nadia) = two_phones
-    open_demo_conversation(jeanne, JEANNE)
-    open_demo_conversation(nadia, NADIA)
-    contexts[0].set_offline(True)
-    jeanne.wait_for_function("() => !window.HSChat.connected()")
-    jeanne.fill("#composer-body", "Envoyé trop tard")
-    jeanne.click("#composer button[type=submit]")
-    nadia.once("dialog", lambda dialog: dialog.accept())
-    nadia.click("#composer-area form.actions button[type=submit]")
-    nadia.wait_for_selector("#composer-area .closed-notice")
-    contexts[0].set_offline(False)
+    jeanne, nadia = _closed_while_jeanne_is_offline(two_phones, "Envoyé trop tard", send=True)
     jeanne.wait_for_selector(".msg--pending .msg__resend:not([hidden])")
     colours = jeanne.evaluate("""() => {
         const button = getComputedStyle(document.querySelector('.msg--pending .msg__resend'));
