@@ -203,6 +203,8 @@ def test_professional_proposes_and_patient_accepts(app, login, people):
                                 data={"answer": "decline"}, headers=HX)
     assert again.status_code == 409
     assert "already been answered" in again.get_data(as_text=True)
+    assert 'flash--info" role="status">This proposal has already been answered' in again.get_data(
+        as_text=True)  # said as information, not in the colours of a success
     assert 'id="appointment"' in again.get_data(as_text=True)
     assert "Attendance confirmed" in again.get_data(as_text=True)
     redirected = patient_client.post(f"/agenda/appointments/{appt.id}/respond",

@@ -83,9 +83,10 @@ def _patient_when(appt) -> str:
             f"{format_datetime(ends, 'HH:mm', rebase=False)}")
 
 
-def _appointment_page(appt, notice=None, status=200):
+def _appointment_page(appt, notice=None, status=200, notice_kind="success"):
     return render("agenda/appointment.html", "agenda/_appointment.html", status=status,
                   **page_context(appt.patient, appointment=appt, notice=notice,
+                                 notice_kind=notice_kind,
                                  patient_when=_patient_when(appt),
                                  over=appt.ends_at <= services.utcnow(),
                                  can_watch=policy.can(current_user, "appointment.watch", appt),
@@ -139,7 +140,8 @@ def respond(appointment_id: int):
         db.session.rollback()
         appt = services.get_appointment(current_user, appointment_id)
         if wants_fragment():
-            return _appointment_page(appt, notice=exc.message, status=exc.status)
+            return _appointment_page(appt, notice=exc.message, status=exc.status,
+                                     notice_kind="info")
         flash(exc.message, "info")
         return redirect_to(url_for("agenda.appointment", appointment_id=appointment_id))
     # Said in words: a changed badge alone leaves the patient unsure the answer was taken.
