@@ -387,6 +387,28 @@ def _conversation_join(candidate, patient) -> bool:
     return can(candidate, "messages.read", patient)
 
 
+@rule("conversation.add_members")
+def _conversation_add_members(actor, subject) -> bool:
+    """Adding people to a conversation: whoever may write in it. Subject: the conversation
+    (may the actor add anyone at all), or (conversation, person) for one person, who must be
+    allowed to join a conversation about its patient (None: between professionals), that is
+    hold the patient's `messages` scope, and not be a member already."""
+    if isinstance(subject, tuple):
+        if len(subject) != 2 or subject[1] is None:
+            return False
+        conversation, person = subject
+    else:
+        conversation, person = subject, None
+    if not can(actor, "conversation.write", conversation):
+        return False
+    if person is None:
+        return True
+    patient = conversation.patient if conversation.kind == "care" else None
+    if conversation.kind == "care" and patient is None:
+        return False
+    return not conversation.has_member(person) and can(person, "conversation.join", patient)
+
+
 @rule("chat.quick_replies")
 def _quick_replies(actor, subject) -> bool:
     return actor.is_professional

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -176,6 +176,7 @@ def _conversation_page(conversation, *, status=200, error=None, draft=""):
         quick_replies=services.quick_replies(current_user),
         can_write=policy.can(current_user, "conversation.write", conversation),
         can_close=policy.can(current_user, "conversation.close", conversation),
+        can_add=_can_add(conversation),
         without_access=services.members_without_access(conversation),
         # The zone every server-rendered time uses: the page's script shows times in it too.
         time_zone=get_timezone().zone,
@@ -275,6 +276,45 @@ def close(conversation_id):
     conv = services.get_conversation(current_user, conversation_id)
     services.set_closed(current_user, conv, request.form.get("closed", "1") != "0")
     return redirect_to(url_for("chat.conversation", conversation_id=conv.id))
+
+
+def _can_add(conversation) -> bool:
+    """Whether to show "Add people". About a patient: while someone of their circle (a few
+    people) can still be added. Between professionals: whenever policy allows (listing every
+    professional on each opening would cost; the page says when nobody is left)."""
+    if conversation.patient_id is None:
+        return policy.can(current_user, "conversation.add_members", conversation)
+    return bool(services.addable(current_user, conversation))
+
+
+@bp.route("/<int:conversation_id>/members", methods=["GET", "POST"])
+@login_required
+def members(conversation_id):
+    """Add people to an ongoing conversation (a new relative, the nurse taking over)."""
+    conv = services.get_conversation(current_user, conversation_id, "conversation.add_members")
+    error = None
+    if request.method == "POST":
+        try:
+            added = services.add_members(current_user, conv, request.form.getlist("members"))
+        except UserError as exc:
+            db.session.rollback()
+            error = exc
+            conv = services.get_conversation(
+                current_user, conversation_id, "conversation.add_members"
+            )
+        else:
+            flash(_("Added: %(names)s", names=", ".join(p.display_name for p in added)),
+                  "success")
+            return redirect_to(url_for("chat.conversation", conversation_id=conv.id))
+    return render(
+        "chat/members.html",
+        "chat/_add_members.html",
+        status=error.status if error else 200,
+        conversation=conv,
+        people=services.addable(current_user, conv),
+        error=error,
+        chosen={to_id(x) for x in request.form.getlist("members")} - {None},
+    )
 
 
 # ---- Quick replies ----------------------------------------------------------------------

@@ -56,6 +56,8 @@ def sentences() -> dict[str, tuple[str, str]]:
         "close": (_("You closed %(what)s to replies"), _("%(who)s closed %(what)s to replies")),
         "reopen": (_("You reopened %(what)s to replies"),
                    _("%(who)s reopened %(what)s to replies")),
+        "add_members": (_("You added people to %(what)s"),
+                        _("%(who)s added people to %(what)s")),
         "snooze": (_("You snoozed %(what)s"), _("%(who)s snoozed %(what)s")),
         "watch": (_("You asked to be alerted about %(what)s"),
                   _("%(who)s asked to be alerted about %(what)s")),

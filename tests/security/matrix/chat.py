@@ -115,6 +115,17 @@ ROUTES = {
         expect.roles({PRO_GRANTED}),
         data={"closed": "1"},
     ),
+    # Whoever may write in it adds someone the owner gave the messages scope (a fresh
+    # conversation and a fresh person per cell).
+    "chat.members": [
+        Route("GET", lambda s: f"/chat/{_shared(s)}/members", MESSAGES),
+        Route(
+            "POST",
+            lambda s: f"/chat/{_fresh(s)}/members",
+            MESSAGES,
+            data=lambda s: {"members": [s.disposable_grant(scopes={"messages"}).grantee_id]},
+        ),
+    ],
     "chat.quick_replies": [
         Route("GET", "/chat/quick-replies", PROFESSIONALS),
         Route("POST", "/chat/quick-replies", PROFESSIONALS, data={"text": "On my way"}),

@@ -28,6 +28,8 @@ from .common import (
     variant_room,
 )
 from .conversations import (
+    add_members,
+    addable,
     candidates,
     get_conversation,
     members_without_access,
@@ -42,7 +44,8 @@ from .messages import history, mark, messages_after, post_message, render_messag
 from .quick_replies import add_quick_reply, delete_quick_reply, quick_replies
 
 __all__ = [
-    "NAMESPACE", "add_quick_reply", "candidates", "conversation_list", "conversation_room",
+    "NAMESPACE", "add_members", "add_quick_reply", "addable", "candidates", "conversation_list",
+    "conversation_room",
     "delete_quick_reply", "get_conversation", "history", "mark", "members_without_access",
     "messages_after", "now", "parse_id", "parse_optional_id", "post_message",
     "prefetch_conversation", "quick_replies", "readable_conversation_ids", "render_message",

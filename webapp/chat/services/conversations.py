@@ -10,6 +10,7 @@ from functools import cache
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ... import audit, crypto, policy
@@ -185,6 +186,99 @@ def _after_start(conversation: Conversation) -> None:
             to=user_room(member.user_id),
             namespace=NAMESPACE,
         )
+
+
+def addable(actor: User, conversation: Conversation) -> list[User]:
+    """People `actor` may add to `conversation` now: those who could be chosen when starting
+    it, minus its members (policy decides, person by person)."""
+    if not policy.can(actor, "conversation.add_members", conversation):
+        return []
+    patient = conversation.patient if conversation.patient_id is not None else None
+    return [
+        person
+        for person in candidates(actor, patient)
+        if policy.can(actor, "conversation.add_members", (conversation, person))
+    ]
+
+
+def add_members(actor: User, conversation: Conversation, member_ids) -> list[User]:
+    """Add people to an ongoing conversation. They read its history (their scope allows it)
+    but start with nothing unread: both their marks are set at its last message."""
+    policy.require(actor, "conversation.add_members", conversation)
+    if isinstance(member_ids, str | int):
+        member_ids = [member_ids]
+    wanted: set[int] = set()
+    try:
+        for raw in member_ids or []:
+            wanted.add(parse_id(raw))
+    except (UserError, TypeError) as exc:
+        raise UserError(_("Choose people from the list."), field="members") from exc
+    if not wanted:
+        raise UserError(_("Choose at least one person to add."), field="members")
+    people = db.session.scalars(
+        select(User).where(User.id.in_(wanted)).order_by(User.display_name)
+    ).all()
+    if len(people) != len(wanted):
+        raise UserError(_("Choose people from the list."), field="members")
+    for person in people:
+        if conversation.has_member(person):
+            raise UserError(
+                _("%(name)s is already in this conversation.", name=person.display_name),
+                field="members",
+            )
+        if not policy.can(actor, "conversation.add_members", (conversation, person)):
+            # Not named: the id may be anybody's, and this is no way to look people up.
+            raise UserError(_("Choose people from the list."), field="members")
+    if len(conversation.members) + len(people) > MAX_MEMBERS:
+        raise UserError(
+            _("A conversation can have at most %(n)d people.", n=MAX_MEMBERS), field="members"
+        )
+    at = now()
+    seen = conversation.last_message_id or 0
+    for person in people:
+        conversation.members.append(
+            ConversationMember(
+                user_id=person.id, joined_at=at, last_delivered_id=seen, last_read_id=seen
+            )
+        )
+    if conversation.patient_id is not None:
+        audit.record(actor, conversation.patient_id, "add_members", "conversation",
+                     conversation.id)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        # The same people added at the same moment by someone else (or a double submit).
+        db.session.rollback()
+        raise UserError(
+            _("Someone else changed the members just now. Check the list and try again."),
+            field="members",
+        ) from exc
+    _after_add(conversation, people)
+    return list(people)
+
+
+def _after_add(conversation: Conversation, people: list[User]) -> None:
+    """The newcomers' open pages join the rooms at once (no reconnect needed) and see the
+    conversation in their list; the members see the new names in the header."""
+    presence = live_presence()
+    room = conversation_room(conversation.id)
+    for person in people:
+        for sid, variant in presence.sockets(person.id).items():
+            variant = variant or variant_of(person)
+            for name in (room, variant_room(conversation.id, variant)):
+                try:
+                    socketio.server.enter_room(sid, name, namespace=NAMESPACE)
+                except Exception:  # noqa: BLE001 - a socket that just left
+                    log.debug("enter_room failed for %s", sid, exc_info=True)
+        socketio.emit(
+            "list_changed",
+            {"conversation_id": conversation.id},
+            to=user_room(person.id),
+            namespace=NAMESPACE,
+        )
+    socketio.emit(
+        "members_changed", {"conversation_id": conversation.id}, to=room, namespace=NAMESPACE
+    )
 
 
 def set_closed(user: User, conversation: Conversation, closed: bool) -> Conversation:

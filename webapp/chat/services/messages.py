@@ -289,7 +289,10 @@ class Status:
 
 
 def status_of(message: Message, conversation: Conversation) -> Status:
-    others = [m for m in conversation.members if m.user_id != message.author_id]
+    # Someone added later starts with their marks at the last message (nothing unread for
+    # them): that is not having read what came before they joined.
+    others = [m for m in conversation.members
+              if m.user_id != message.author_id and m.joined_at <= message.created_at]
     read_by = [m.user.display_name for m in others if m.last_read_id >= message.id]
     if read_by:
         return Status("read", read_by)
