@@ -170,11 +170,17 @@ def start_conversation(creator: User, *, patient: User | None, member_ids, subje
 
 
 def _after_start(conversation: Conversation) -> None:
+    _bring_in(conversation, [member.user for member in conversation.members])
+
+
+def _bring_in(conversation: Conversation, people: list[User]) -> None:
+    """These people's open pages join the conversation's rooms at once (no reconnect needed)
+    and see it in their list."""
     presence = live_presence()
     room = conversation_room(conversation.id)
-    for member in conversation.members:
-        for sid, variant in presence.sockets(member.user_id).items():
-            variant = variant or variant_of(member.user)
+    for person in people:
+        for sid, variant in presence.sockets(person.id).items():
+            variant = variant or variant_of(person)
             for name in (room, variant_room(conversation.id, variant)):
                 try:
                     socketio.server.enter_room(sid, name, namespace=NAMESPACE)
@@ -183,7 +189,7 @@ def _after_start(conversation: Conversation) -> None:
         socketio.emit(
             "list_changed",
             {"conversation_id": conversation.id},
-            to=user_room(member.user_id),
+            to=user_room(person.id),
             namespace=NAMESPACE,
         )
 
@@ -258,27 +264,10 @@ def add_members(actor: User, conversation: Conversation, member_ids) -> list[Use
 
 
 def _after_add(conversation: Conversation, people: list[User]) -> None:
-    """The newcomers' open pages join the rooms at once (no reconnect needed) and see the
-    conversation in their list; the members see the new names in the header."""
-    presence = live_presence()
-    room = conversation_room(conversation.id)
-    for person in people:
-        for sid, variant in presence.sockets(person.id).items():
-            variant = variant or variant_of(person)
-            for name in (room, variant_room(conversation.id, variant)):
-                try:
-                    socketio.server.enter_room(sid, name, namespace=NAMESPACE)
-                except Exception:  # noqa: BLE001 - a socket that just left
-                    log.debug("enter_room failed for %s", sid, exc_info=True)
-        socketio.emit(
-            "list_changed",
-            {"conversation_id": conversation.id},
-            to=user_room(person.id),
-            namespace=NAMESPACE,
-        )
-    socketio.emit(
-        "members_changed", {"conversation_id": conversation.id}, to=room, namespace=NAMESPACE
-    )
+    """The newcomers are brought in; the members see the new names in the header."""
+    _bring_in(conversation, people)
+    socketio.emit("members_changed", {"conversation_id": conversation.id},
+                  to=conversation_room(conversation.id), namespace=NAMESPACE)
 
 
 def set_closed(user: User, conversation: Conversation, closed: bool) -> Conversation:
