@@ -226,7 +226,7 @@ def test_a_refused_request_for_access_comes_into_view_with_the_note_kept(
     assert _in_view(page, "#request-error")
     assert page.input_value("#req-note") == "Je suis son nouveau médecin traitant"
     # The keyboard is on what to correct (the first box), not sent back to the page's top.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'req-messages'")
+    expect(page.locator("#req-messages")).to_be_focused()
 
     # Asked properly: the circle page and its message, from the top.
     page.check("#req-messages")
