@@ -187,7 +187,7 @@ def test_a_new_code_and_a_refusal_come_into_view_on_a_small_phone(live_server, c
     page.fill("#invite-label", "Luc")
     page.click("#circle-invite button[type=submit]")
     page.wait_for_selector("#invitation-code")
-    page.wait_for_function("window.scrollY > 0")
+    page.wait_for_function("() => window.scrollY > 0")
     assert _in_view(page, "#invite-title")
     assert _in_view(page, "#invitation-code")
 
@@ -197,7 +197,7 @@ def test_a_new_code_and_a_refusal_come_into_view_on_a_small_phone(live_server, c
     page.uncheck("#invite-agenda")
     page.click("#circle-invite button[type=submit]")
     page.wait_for_selector("#invite-error")
-    page.wait_for_function("window.scrollY > 0")
+    page.wait_for_function("() => window.scrollY > 0")
     assert _in_view(page, "#invite-error")
 
 
@@ -222,7 +222,7 @@ def test_a_refused_request_for_access_comes_into_view_with_the_note_kept(
     page.fill("#req-note", "Je suis son nouveau médecin traitant")
     page.click("#found-patient form[action*='/request'] button[type=submit]")
     page.wait_for_selector("#request-error")
-    page.wait_for_function("window.scrollY > 0")
+    page.wait_for_function("() => window.scrollY > 0")
     assert _in_view(page, "#request-error")
     assert page.input_value("#req-note") == "Je suis son nouveau médecin traitant"
     # The keyboard is on what to correct (the first box), not sent back to the page's top.
@@ -232,5 +232,5 @@ def test_a_refused_request_for_access_comes_into_view_with_the_note_kept(
     page.check("#req-messages")
     page.click("#found-patient form[action*='/request'] button[type=submit]")
     page.wait_for_selector("#flashes .flash--success")
-    page.wait_for_function("window.scrollY === 0")
+    page.wait_for_function("() => window.scrollY === 0")
     assert _in_view(page, "#flashes .flash--success")

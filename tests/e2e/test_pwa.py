@@ -19,7 +19,7 @@ def wait_until_controlled(page) -> None:
     """Wait for the worker to activate, then reload so it controls the page."""
     page.evaluate("async () => { await navigator.serviceWorker.ready; }")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def cached_urls(page) -> list[str]:
@@ -152,7 +152,7 @@ def test_visitor_switches_to_french_on_the_sign_in_page(page, live_server):
     page.goto("/accounts/sign-in")
     assert page.locator("html").get_attribute("lang") == "en"
     page.click("#language-switcher button[value=fr]")
-    page.wait_for_function("document.documentElement.lang === 'fr'")
+    page.wait_for_function("() => document.documentElement.lang === 'fr'")
     assert page.locator("#language-switcher button[value=en]").inner_text() == "English"
     assert page.locator(".skip-link").inner_text() == "Aller au contenu"
     page.goto("/accounts/sign-in")  # kept in the session
