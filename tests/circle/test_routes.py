@@ -55,6 +55,20 @@ def test_patient_invites_and_anonymous_relative_joins_with_a_new_account(
         assert db.session.scalar(db.select(User).filter_by(email="m@example.test")) is None
 
 
+def test_the_join_page_says_until_when_the_access_lasts(app, people):
+    # The relative learns before joining that the access ends, and when (the patient's last
+    # day, written as everywhere else in the circle).
+    with app.app_context():
+        ends = services.now() + timedelta(days=10)
+        _row, limited = services.create_invitation(get(people.jeanne), "Luc", "messages", ends)
+        _row, open_ended = services.create_invitation(get(people.jeanne), "Léa", "messages", None)
+        last = services.last_day(ends, "Europe/Paris")
+    page = app.test_client().get(f"/circle/join?code={limited}").get_data(as_text=True)
+    assert f"Until {last.day} {last.strftime('%B')} {last.year}" in page
+    page = app.test_client().get(f"/circle/join?code={open_ended}").get_data(as_text=True)
+    assert "Jeanne Martin invites you" in page and "Until " not in page
+
+
 def test_bad_codes_say_so_and_create_nothing(app, client, people, login):
     with app.app_context():
         _row, expired = services.create_invitation(get(people.jeanne), "Late", "messages", None)
