@@ -19,6 +19,13 @@ def test_a_refusal_answers_in_the_form_asked_for(client, headers, mimetype):
     assert "not allowed" in response.get_data(as_text=True)
 
 
+def test_an_error_swapped_into_a_page_does_not_add_a_second_h1(client):
+    fragment = client.post("/healthz", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<h2>" in fragment and "<h1" not in fragment
+    page = client.post("/healthz").get_data(as_text=True)
+    assert page.count("<h1") == 1
+
+
 def test_an_unexpected_failure_in_an_htmx_swap_is_shown_as_html(app):
     from webapp.core.errors import server_error
 

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import UserError
 from ..extensions import db
-from ..htmx import render
+from ..htmx import render, wants_fragment
 from . import bp
 
 
@@ -28,8 +28,10 @@ def error_response(status: int, message: str, retry: str | None = None):
     """`retry`: a path of this site that lets the person try again (e.g. reload the form)."""
     if wants_json():
         return jsonify(error=message), status
+    # Swapped into part of a page, which has its own h1, the message is a section's heading.
     return render("core/error.html", "core/_error.html", status=status,
-                  status_code=status, message=message, retry=retry)
+                  status_code=status, message=message, retry=retry,
+                  heading=2 if wants_fragment() else 1)
 
 
 def page_of_the_form() -> str | None:
