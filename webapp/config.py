@@ -31,6 +31,19 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _rate(name: str, default: str) -> str:
+    """A limit such as "5 per minute", checked now: a typo must stop the start, not turn
+    every sign-in into an error page."""
+    from limits import parse
+
+    value = os.environ.get(name, default)
+    try:
+        parse(value)
+    except ValueError as exc:
+        raise RuntimeError(f'{name}="{value}" is not a rate such as "5 per minute"') from exc
+    return value
+
+
 def from_environment() -> dict:
     env = os.environ
     origin = env.get("WEBAUTHN_ORIGIN", "http://localhost:5000")
@@ -60,6 +73,12 @@ def from_environment() -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Wrong passwords allowed per account, and per address (a care home signs in from one).
+        "PASSWORD_TRIES": _rate("PASSWORD_TRIES", "5 per minute"),
+        "PASSWORD_TRIES_PER_ADDRESS": _rate("PASSWORD_TRIES_PER_ADDRESS", "20 per minute"),
+        # Passkey ceremonies per address (every start writes a challenge row; a sign-in page
+        # with passkey autofill starts one on each visit).
+        "PASSKEY_CEREMONIES_PER_ADDRESS": _rate("PASSKEY_CEREMONIES_PER_ADDRESS", "120 per minute"),
         "FRESH_AUTH_SECONDS": int(env.get("FRESH_AUTH_SECONDS", "600")),
         "RUN_REMINDER_WORKER": _bool("RUN_REMINDER_WORKER", False),
         # The care circle's expiry sweep as a task of the web process (`make run` sets it).

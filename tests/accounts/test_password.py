@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.factories import PASSWORD
 from webapp.accounts.models import User
 from webapp.extensions import db
@@ -80,11 +82,27 @@ def test_sixth_failed_try_for_one_account_is_429_with_the_message(app, client, m
     assert client.get("/home").status_code == 302  # even the right password waits
 
 
-def test_the_limit_is_per_ip_too(client, make_user):
-    users = [make_user("patient") for _ in range(6)]
-    for user in users[:5]:
-        assert _sign_in(client, user.email, "wrong-password-1").status_code == 401
-    assert _sign_in(client, users[5].email, PASSWORD).status_code == 429
+def test_a_few_people_mistyping_behind_one_address_do_not_lock_out_the_others(client, make_user):
+    # A care home: everyone signs in from the same address.
+    staff = [make_user("professional") for _ in range(6)]
+    for person in staff[:5]:
+        for _ in range(3):
+            assert _sign_in(client, person.email, "wrong-password-1").status_code == 401
+    assert _sign_in(client, staff[5].email, PASSWORD).status_code == 302
+
+
+def test_one_address_trying_many_accounts_is_stopped(app, client, make_user):
+    assert app.config["PASSWORD_TRIES_PER_ADDRESS"] == "20 per minute"
+    users = [make_user("patient") for _ in range(5)]
+    for n in range(20):  # four wrong tries on each of five accounts: under the account limit
+        assert _sign_in(client, users[n % 5].email, f"wrong-password-{n}").status_code == 401
+    refused = _sign_in(client, users[0].email, PASSWORD)
+    assert refused.status_code == 429
+    assert "Too many attempts. Please wait a minute and try again." in refused.get_data(
+        as_text=True)
+    # Someone else, elsewhere, is not affected.
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    assert _sign_in(client, users[0].email, PASSWORD).status_code == 302
 
 
 def test_the_account_limit_holds_across_addresses(client, make_user):
@@ -131,3 +149,14 @@ def test_change_password_fragment_and_page(app, client, make_user, login):
     assert page.status_code == 302
     client.post("/accounts/sign-out")
     assert _sign_in(client, user.email, "another long password").status_code == 302
+
+
+def test_a_mistyped_limit_stops_the_start_with_its_name(monkeypatch):
+    from webapp import config as config_module
+
+    monkeypatch.setenv("SECRET_KEY", "unused")
+    monkeypatch.setenv("PASSWORD_TRIES_PER_ADDRESS", "twenty a minute")
+    with pytest.raises(RuntimeError, match="PASSWORD_TRIES_PER_ADDRESS"):
+        config_module.from_environment()
+    monkeypatch.setenv("PASSWORD_TRIES_PER_ADDRESS", "50 per hour")
+    assert config_module.from_environment()["PASSWORD_TRIES_PER_ADDRESS"] == "50 per hour"

@@ -7,7 +7,7 @@ into `{"error": ...}` with its 4xx status.
 
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, request, url_for
+from flask import current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -20,8 +20,11 @@ from . import bp, ceremony, professions, services
 from .fresh import fresh_auth_required, safe_next
 from .zones import zone_choices
 
-# Anonymous ceremony starts write a row each: keep one address from flooding the table.
-CEREMONY_LIMIT = "30 per minute"
+
+def _ceremony_limit() -> str:
+    """Anonymous ceremony starts write a row each: keep one address from flooding the table
+    (configurable: a whole care home signs in from one address)."""
+    return current_app.config["PASSKEY_CEREMONIES_PER_ADDRESS"]
 
 
 def _form_error(page: str, fragment: str, exc: UserError, **context):
@@ -65,13 +68,13 @@ def sign_in():
 
 
 @bp.post("/passkey/options")
-@limiter.limit(CEREMONY_LIMIT)
+@limiter.limit(_ceremony_limit)
 def passkey_options():
     return jsonify(publicKey=ceremony.begin_authentication())
 
 
 @bp.post("/passkey/verify")
-@limiter.limit(CEREMONY_LIMIT)
+@limiter.limit(_ceremony_limit)
 def passkey_verify():
     user = ceremony.finish_authentication(_json_body().get("credential"))
     services.start_session(user)
@@ -122,14 +125,14 @@ def reauth():
 
 @bp.post("/reauth/passkey/options")
 @login_required
-@limiter.limit(CEREMONY_LIMIT)
+@limiter.limit(_ceremony_limit)
 def reauth_options():
     return jsonify(publicKey=ceremony.begin_reauth(current_user))
 
 
 @bp.post("/reauth/passkey")
 @login_required
-@limiter.limit(CEREMONY_LIMIT)
+@limiter.limit(_ceremony_limit)
 def reauth_verify():
     ceremony.finish_reauth(current_user, _json_body().get("credential"))
     _confirmed()
@@ -187,7 +190,7 @@ def passkeys():
 @bp.post("/me/passkeys/options")
 @login_required
 @fresh_auth_required
-@limiter.limit(CEREMONY_LIMIT)
+@limiter.limit(_ceremony_limit)
 def passkey_register_options():
     return jsonify(publicKey=ceremony.begin_registration(current_user))
 
@@ -195,7 +198,7 @@ def passkey_register_options():
 @bp.post("/me/passkeys")
 @login_required
 @fresh_auth_required
-@limiter.limit(CEREMONY_LIMIT)
+@limiter.limit(_ceremony_limit)
 def passkey_register():
     body = _json_body()
     passkey = ceremony.finish_registration(
@@ -333,7 +336,7 @@ def join():
 
 
 @bp.post("/join/passkey/options")
-@limiter.limit(CEREMONY_LIMIT)
+@limiter.limit(_ceremony_limit)
 def join_options():
     body = _json_body()
     options = ceremony.begin_join(
@@ -344,7 +347,7 @@ def join_options():
 
 
 @bp.post("/join/passkey")
-@limiter.limit(CEREMONY_LIMIT)
+@limiter.limit(_ceremony_limit)
 def join_verify():
     body = _json_body()
     user = ceremony.finish_join(body.get("credential"), language=_locale(),
