@@ -54,18 +54,41 @@ def live_server(tmp_path_factory):
 
 
 @pytest.fixture
-def context(browser, live_server):
-    context = browser.new_context(viewport=PHONE, base_url=live_server.url,
-                                  locale="en-GB", timezone_id="Europe/Paris")
-    yield context
-    context.close()
+def phone(browser):
+    """Opens phones: `phone(base_url)` is the page of a new browser context (`page.context`).
+
+    Playwright's context options pass through (color_scheme=..., java_script_enabled=...); one
+    given as None is left to Playwright's default, and so is the timeout when it is None. `grant`
+    gives permissions to base_url's origin before the page opens. Every context opened is closed
+    at teardown, if the test has not closed it before.
+    """
+    contexts = []
+
+    def open_phone(base_url, locale="en-GB", *, viewport=PHONE, timezone_id="Europe/Paris",
+                   timeout=10_000, grant=(), **options):
+        context = browser.new_context(viewport=viewport, base_url=base_url, locale=locale,
+                                      timezone_id=timezone_id, **options)
+        contexts.append(context)
+        if grant:
+            context.grant_permissions(list(grant), origin=base_url)
+        page = context.new_page()
+        if timeout is not None:
+            page.set_default_timeout(timeout)
+        return page
+
+    yield open_phone
+    for context in reversed(contexts):
+        context.close()
 
 
 @pytest.fixture
-def page(context):
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page
+def page(phone, live_server):
+    return phone(live_server.url)
+
+
+@pytest.fixture
+def context(page):
+    return page.context
 
 
 def sign_in_with_password(page, email: str, password: str) -> None:

@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from tests.e2e.conftest import PHONE, axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
 from webapp.cli import DEMO_ACCOUNTS
 
 # Routes that are not pages, with the reason. Anything else answering with something other than
@@ -38,34 +38,28 @@ def account(role: str) -> dict:
     return next(a for a in DEMO_ACCOUNTS if a["role"] == role)
 
 
-def audit(browser, live_server, app, role, scheme) -> tuple[dict, list[str]]:
-    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="en-GB",
-                                  timezone_id="Europe/Paris", color_scheme=scheme)
+def audit(phone, live_server, app, role, scheme) -> tuple[dict, list[str]]:
+    page = phone(live_server.url, timeout=15_000, color_scheme=scheme)
     found, visited = {}, []
-    try:
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        if role:
-            sign_in_with_password(page, account(role)["email"], account(role)["password"])
-        seen = set()
-        for path in discovered_pages(app):
-            response = page.goto(path)
-            assert response is not None, path
-            kind = (response.headers.get("content-type") or "").split(";")[0]
-            if kind != "text/html":
-                warnings.warn(f"{path} answers {kind or 'nothing'}: not a page, skipped",
-                              stacklevel=1)
-                continue
-            final = page.url.removeprefix(live_server.url)
-            if final.split("?")[0] in seen:
-                continue  # e.g. a redirect to the sign-in page, already checked
-            seen.add(final.split("?")[0])
-            visited.append(final)
-            violations = axe_violations(page)
-            if violations:
-                found[path if path == final else f"{path} -> {final}"] = violations
-    finally:
-        context.close()
+    if role:
+        sign_in_with_password(page, account(role)["email"], account(role)["password"])
+    seen = set()
+    for path in discovered_pages(app):
+        response = page.goto(path)
+        assert response is not None, path
+        kind = (response.headers.get("content-type") or "").split(";")[0]
+        if kind != "text/html":
+            warnings.warn(f"{path} answers {kind or 'nothing'}: not a page, skipped",
+                          stacklevel=1)
+            continue
+        final = page.url.removeprefix(live_server.url)
+        if final.split("?")[0] in seen:
+            continue  # e.g. a redirect to the sign-in page, already checked
+        seen.add(final.split("?")[0])
+        visited.append(final)
+        violations = axe_violations(page)
+        if violations:
+            found[path if path == final else f"{path} -> {final}"] = violations
     return found, visited
 
 
@@ -73,8 +67,8 @@ CASES = [("light", r) for r in ROLES] + [("dark", r) for r in DARK_ROLES]
 
 
 @pytest.mark.parametrize("scheme,role", CASES, ids=lambda v: v or "signed-out")
-def test_no_axe_violation_on_any_page(browser, live_server, app, role, scheme):
-    found, visited = audit(browser, live_server, app, role, scheme)
+def test_no_axe_violation_on_any_page(phone, live_server, app, role, scheme):
+    found, visited = audit(phone, live_server, app, role, scheme)
     assert visited, "no page was checked"
     if role:
         assert "/home" in visited

@@ -21,12 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import (
-    PHONE,
-    axe_violations,
-    format_violations,
-    sign_in_with_password,
-)
+from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
 from tests.e2e.helpers import (
     notifications_when,
     register_subscription,
@@ -61,14 +56,10 @@ def _db(live_server):
     return sqlite3.connect(live_server.database_url.removeprefix("sqlite:///"))
 
 
-def _page_for(browser, live_server, who):
-    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="en-GB",
-                                  timezone_id="Europe/Paris")
-    context.grant_permissions(["notifications"], origin=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+def _page_for(phone, live_server, who):
+    page = phone(live_server.url, grant=["notifications"])
     sign_in_with_password(page, *who)
-    return context, page
+    return page
 
 
 def _next_0800_utc() -> datetime:
@@ -84,84 +75,80 @@ def _run_worker(live_server, at: datetime) -> str:
 
 
 def test_taken_from_the_notification_records_the_dose_and_the_watcher_is_alerted_only_when_needed(  # noqa: E501
-        browser, live_server, endpoint):
-    jeanne_ctx, jeanne = _page_for(browser, live_server, JEANNE)
-    claire_ctx, claire = _page_for(browser, live_server, CLAIRE)
-    try:
-        jeanne_sub = register_subscription(jeanne, endpoint)
-        claire_sub = register_subscription(claire, endpoint)
+        live_server, endpoint, phone):
+    jeanne = _page_for(phone, live_server, JEANNE)
+    claire = _page_for(phone, live_server, CLAIRE)
+    jeanne_sub = register_subscription(jeanne, endpoint)
+    claire_sub = register_subscription(claire, endpoint)
+    with _db(live_server) as conn:
+        reminder_id = conn.execute("SELECT id FROM reminders WHERE kind='medication'"
+                                   ).fetchone()[0]
+    occ = _next_0800_utc()
+
+    # 08:00: the worker sends Jeanne's reminder; the push service decrypts it.
+    _run_worker(live_server, occ)
+    [delivery] = endpoint.wait_for(1)
+    assert delivery.token == jeanne_sub.token and endpoint.errors == []
+    payload = delivery.payload
+    assert payload["title"] == "Vous avez un rappel"  # Jeanne reads French; no health detail
+    assert "Kardégic" not in delivery.text
+    assert [a["action"] for a in payload["actions"]] == ["taken", "snooze"]
+
+    # The browser's push service hands it to Jeanne's service worker, which shows it.
+    jeanne.goto(f"/agenda/reminders/{reminder_id}")
+    cdp, registration = registration_id(jeanne.context, jeanne, live_server.url)
+    cdp.send("ServiceWorker.deliverPushMessage", {
+        "origin": live_server.url, "registrationId": registration, "data": delivery.text})
+    [shown] = notifications_when(jeanne, "ns => ns.length === 1")
+    assert shown["title"] == "Vous avez un rappel"
+    assert shown["actions"] == [{"action": "taken", "title": "Pris"},
+                                {"action": "snooze", "title": "Rappel dans 10 min"}]
+    assert shown["data"]["action_url"] == f"{live_server.url}/agenda/actions"
+
+    # Jeanne taps "Taken" on the notification: the worker's listener posts the token.
+    service_worker(jeanne.context).evaluate("""async () => {
+        const [n] = await self.registration.getNotifications();
+        try {
+          self.dispatchEvent(new NotificationEvent('notificationclick',
+                                                   {notification: n, action: 'taken'}));
+        } catch (e) { /* waitUntil refuses an untrusted event; the listener already ran */ }
+    }""")
+    occ_text = occ.isoformat(sep=" ")
+    for _ in range(100):
         with _db(live_server) as conn:
-            reminder_id = conn.execute("SELECT id FROM reminders WHERE kind='medication'"
-                                       ).fetchone()[0]
-        occ = _next_0800_utc()
+            dose = conn.execute(
+                "SELECT via FROM reminder_doses WHERE reminder_id=? AND occurrence_at LIKE ?",
+                (reminder_id, occ_text + "%")).fetchone()
+        if dose:
+            break
+        jeanne.wait_for_timeout(100)
+    assert dose == ("push",)
+    jeanne.reload()
+    expect(jeanne.locator(f"#taken-{reminder_id}-{occ:%Y%m%d%H%M}")).to_contain_text("Pris")
 
-        # 08:00: the worker sends Jeanne's reminder; the push service decrypts it.
-        _run_worker(live_server, occ)
-        [delivery] = endpoint.wait_for(1)
-        assert delivery.token == jeanne_sub.token and endpoint.errors == []
-        payload = delivery.payload
-        assert payload["title"] == "Vous avez un rappel"  # Jeanne reads French; no health detail
-        assert "Kardégic" not in delivery.text
-        assert [a["action"] for a in payload["actions"]] == ["taken", "snooze"]
+    # 09:00: the dose was confirmed, so Claire gets nothing.
+    _run_worker(live_server, occ + timedelta(minutes=60))
+    assert endpoint.for_subscription(claire_sub) == []
+    with _db(live_server) as conn:
+        assert conn.execute(
+            "SELECT status FROM reminder_deliveries WHERE kind='watch' AND occurrence_at "
+            "LIKE ?", (occ_text + "%",)).fetchone() == ("skipped",)
 
-        # The browser's push service hands it to Jeanne's service worker, which shows it.
-        jeanne.goto(f"/agenda/reminders/{reminder_id}")
-        cdp, registration = registration_id(jeanne_ctx, jeanne, live_server.url)
-        cdp.send("ServiceWorker.deliverPushMessage", {
-            "origin": live_server.url, "registrationId": registration, "data": delivery.text})
-        [shown] = notifications_when(jeanne, "ns => ns.length === 1")
-        assert shown["title"] == "Vous avez un rappel"
-        assert shown["actions"] == [{"action": "taken", "title": "Pris"},
-                                    {"action": "snooze", "title": "Rappel dans 10 min"}]
-        assert shown["data"]["action_url"] == f"{live_server.url}/agenda/actions"
-
-        # Jeanne taps "Taken" on the notification: the worker's listener posts the token.
-        service_worker(jeanne_ctx).evaluate("""async () => {
-            const [n] = await self.registration.getNotifications();
-            try {
-              self.dispatchEvent(new NotificationEvent('notificationclick',
-                                                       {notification: n, action: 'taken'}));
-            } catch (e) { /* waitUntil refuses an untrusted event; the listener already ran */ }
-        }""")
-        occ_text = occ.isoformat(sep=" ")
-        for _ in range(100):
-            with _db(live_server) as conn:
-                dose = conn.execute(
-                    "SELECT via FROM reminder_doses WHERE reminder_id=? AND occurrence_at LIKE ?",
-                    (reminder_id, occ_text + "%")).fetchone()
-            if dose:
-                break
-            jeanne.wait_for_timeout(100)
-        assert dose == ("push",)
-        jeanne.reload()
-        expect(jeanne.locator(f"#taken-{reminder_id}-{occ:%Y%m%d%H%M}")).to_contain_text("Pris")
-
-        # 09:00: the dose was confirmed, so Claire gets nothing.
-        _run_worker(live_server, occ + timedelta(minutes=60))
-        assert endpoint.for_subscription(claire_sub) == []
-        with _db(live_server) as conn:
-            assert conn.execute(
-                "SELECT status FROM reminder_deliveries WHERE kind='watch' AND occurrence_at "
-                "LIKE ?", (occ_text + "%",)).fetchone() == ("skipped",)
-
-        # The next day nobody taps "Taken": at 09:00 Claire is alerted.
-        _run_worker(live_server, occ + timedelta(days=1))
-        _run_worker(live_server, occ + timedelta(days=1, minutes=60))
-        [alert] = endpoint.for_subscription(claire_sub)
-        assert alert.payload["kind"] == "reminder"
-        assert alert.payload["url"] == f"/agenda/reminders/{reminder_id}"
-        assert "Kardégic" not in alert.text
-        assert endpoint.errors == []
-        claire.goto("/agenda/")
-        cdp, registration = registration_id(claire_ctx, claire, live_server.url)
-        cdp.send("ServiceWorker.deliverPushMessage", {
-            "origin": live_server.url, "registrationId": registration, "data": alert.text})
-        shown = notifications_when(claire, "ns => ns.length > 0")
-        assert [(n["data"]["url"], n["title"]) for n in shown] == [
-            (f"{live_server.url}/agenda/reminders/{reminder_id}", "Vous avez un rappel")]
-    finally:
-        jeanne_ctx.close()
-        claire_ctx.close()
+    # The next day nobody taps "Taken": at 09:00 Claire is alerted.
+    _run_worker(live_server, occ + timedelta(days=1))
+    _run_worker(live_server, occ + timedelta(days=1, minutes=60))
+    [alert] = endpoint.for_subscription(claire_sub)
+    assert alert.payload["kind"] == "reminder"
+    assert alert.payload["url"] == f"/agenda/reminders/{reminder_id}"
+    assert "Kardégic" not in alert.text
+    assert endpoint.errors == []
+    claire.goto("/agenda/")
+    cdp, registration = registration_id(claire.context, claire, live_server.url)
+    cdp.send("ServiceWorker.deliverPushMessage", {
+        "origin": live_server.url, "registrationId": registration, "data": alert.text})
+    shown = notifications_when(claire, "ns => ns.length > 0")
+    assert [(n["data"]["url"], n["title"]) for n in shown] == [
+        (f"{live_server.url}/agenda/reminders/{reminder_id}", "Vous avez un rappel")]
 
 
 def test_patient_adds_an_appointment_on_a_phone(page):
@@ -301,18 +288,14 @@ def test_the_end_follows_the_start_and_a_double_tap_adds_one_appointment(page, l
     assert _appointments_starting(live_server, datetime.combine(day, time(16, 0))) == 1
 
 
-def test_the_agenda_fits_a_320px_screen_in_large_text(browser, live_server):
+def test_the_agenda_fits_a_320px_screen_in_large_text(phone, live_server):
     """The narrowest phone, large text, French: the week's buttons keep their words inside,
     a title with a very long word does not widen the page, and months keep their small
     letter ("Mardi 1 décembre", not "Mardi 1 Décembre")."""
     with _db(live_server) as db:
         db.execute("UPDATE users SET large_text = 1 WHERE email = ?", (JEANNE[0],))
-    context = browser.new_context(viewport={"width": 320, "height": 700},
-                                  base_url=live_server.url, locale="fr-FR",
-                                  timezone_id="Europe/Paris")
+    page = phone(live_server.url, "fr-FR", viewport={"width": 320, "height": 700})
     try:
-        page = context.new_page()
-        page.set_default_timeout(10_000)
         sign_in_with_password(page, *JEANNE)
         day = (datetime.now(PARIS) + timedelta(days=11)).date()
         page.goto("/agenda/appointments/new")
@@ -333,6 +316,5 @@ def test_the_agenda_fits_a_320px_screen_in_large_text(browser, live_server):
             weekday, month = title.split()[-3], title.split()[-1]
             assert weekday[0].isupper() and month == month.lower(), title
     finally:
-        context.close()
         with _db(live_server) as db:
             db.execute("UPDATE users SET large_text = 0 WHERE email = ?", (JEANNE[0],))

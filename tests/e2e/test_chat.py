@@ -23,21 +23,9 @@ def open_demo_conversation(page, account):
 
 
 @pytest.fixture
-def two_phones(browser, live_server):
-    contexts = [
-        browser.new_context(
-            viewport=PHONE, base_url=live_server.url, locale="en-GB", timezone_id="Europe/Paris"
-        )
-        for _ in range(2)
-    ]
-    pages = []
-    for context in contexts:
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        pages.append(page)
-    yield contexts, pages
-    for context in contexts:
-        context.close()
+def two_phones(phone, live_server):
+    pages = [phone(live_server.url) for _ in range(2)]
+    return [page.context for page in pages], pages
 
 
 def test_live_conversation_between_patient_and_nurse(two_phones):
@@ -199,13 +187,10 @@ def composer_place(page, condition: str) -> dict:
     ids=["professional", "relative-large-text-dark"],
 )
 def test_composer_is_above_the_tab_bar_in_a_long_conversation(
-    browser, live_server, account, subject, large_text, scheme
+    phone, live_server, account, subject, large_text, scheme
 ):
     """The Send button was under the fixed tab bar (and a boosted opening showed the top)."""
-    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="fr-FR",
-                                  timezone_id="Europe/Paris", color_scheme=scheme)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = phone(live_server.url, "fr-FR", color_scheme=scheme)
     try:
         sign_in_with_password(page, *account)
         save_settings(page, large_text=large_text)
@@ -227,16 +212,12 @@ def test_composer_is_above_the_tab_bar_in_a_long_conversation(
         assert seen["ok"] and seen["scrollY"] < seen["end"] - PHONE["height"], seen
     finally:
         save_settings(page, large_text=False)
-        context.close()
 
 
-def test_narrow_phone_with_large_text_wraps_instead_of_overlapping(browser, live_server):
+def test_narrow_phone_with_large_text_wraps_instead_of_overlapping(phone, live_server):
     """320 px, large text: the Messages title and "New conversation" must not overlap or clip,
     and the Me page must not scroll sideways (an address has no space to wrap at)."""
-    context = browser.new_context(viewport=SMALL_PHONE, base_url=live_server.url,
-                                  locale="fr-FR", timezone_id="Europe/Paris")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = phone(live_server.url, "fr-FR", viewport=SMALL_PHONE)
     try:
         sign_in_with_password(page, *CLAIRE)
         save_settings(page, large_text=True)
@@ -266,7 +247,6 @@ def test_narrow_phone_with_large_text_wraps_instead_of_overlapping(browser, live
         assert me["line"].startswith("Proche · claire@"), me
     finally:
         save_settings(page, large_text=False)
-        context.close()
 
 
 def test_typing_indicator_clears_when_their_message_arrives(two_phones):
@@ -304,16 +284,13 @@ def test_a_message_of_only_spaces_is_refused_with_a_message(page):
     assert page.get_attribute("#composer-body", "aria-invalid") is None
 
 
-def test_times_are_24_hour_in_the_readers_zone_in_english(browser, live_server):
+def test_times_are_24_hour_in_the_readers_zone_in_english(phone, live_server):
     """The agenda shows "08:00" in the person's zone (Europe/Paris): so does the chat, in English
     too ("07:15 AM" before), even on a phone set to another zone."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="en-US",
-                                  timezone_id="America/New_York")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = phone(live_server.url, "en-US", timezone_id="America/New_York")
     try:
         sign_in_with_password(page, *PAUL)
         save_settings(page, language="en")
@@ -329,63 +306,56 @@ def test_times_are_24_hour_in_the_readers_zone_in_english(browser, live_server):
             assert shown == at.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M"), times
     finally:
         save_settings(page, language="fr")
-        context.close()
 
 
-def test_quick_replies_wrap_as_full_chips(browser, live_server):
+def test_quick_replies_wrap_as_full_chips(phone, live_server):
     """Professionals' quick replies: chips on several lines, each a full tap target, no text
     cut by the edge of a sideways strip."""
-    context = browser.new_context(viewport=SMALL_PHONE, base_url=live_server.url,
-                                  locale="fr-FR", timezone_id="Europe/Paris")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = phone(live_server.url, "fr-FR", viewport=SMALL_PHONE)
     long_reply = "Merci pour votre message, je reviens vers vous dans la journée sans faute."
     replies = ["D’accord", "Je passe demain matin", "Pouvez-vous m’envoyer une photo ?",
                long_reply, "Appelez le cabinet"]
-    try:
-        sign_in_with_password(page, *PAUL)
-        page.goto("/chat/quick-replies")
-        for text in replies:
-            if not page.locator(".quick-replies__row", has_text=text).count():
-                page.fill("#quick-reply-text", text)
-                page.click("#quick-replies form.card button[type=submit]")
-                page.locator(".quick-replies__row", has_text=text).wait_for()
-        open_conversation(page, "Relais de soins")
-        chips = page.evaluate("""() => {
-            const strip = document.querySelector('.quick-replies');
-            return {
-                overflow: strip.scrollWidth > strip.clientWidth + 1,
-                page: document.documentElement.scrollWidth,
-                chips: [...strip.querySelectorAll('.quick-reply')].map(c => {
-                    const r = c.getBoundingClientRect();
-                    return {text: c.textContent.trim(), full: c.dataset.quickReply,
-                            top: Math.round(r.top), left: r.left, right: r.right,
-                            width: r.width, height: r.height,
-                            clipped: c.scrollWidth > c.clientWidth + 1
-                                     || c.scrollHeight > c.clientHeight + 1};
-                }),
-                width: strip.getBoundingClientRect().right};
-        }""")
-        assert not chips["overflow"] and chips["page"] <= SMALL_PHONE["width"], chips
-        assert len({c["top"] for c in chips["chips"]}) > 1, "all chips on one line"
-        for chip in chips["chips"]:
-            assert chip["height"] >= 44 and chip["width"] >= 44, chip
-            assert not chip["clipped"] and chip["right"] <= chips["width"] + 0.5, chip
-            if chip["text"] != chip["full"]:
-                # Shortened at a word boundary, and says so.
-                kept = chip["text"].removesuffix("…")
-                assert chip["text"].endswith("…") and chip["full"].startswith(kept), chip
-                assert chip["full"][len(kept)] == " ", chip
-        long_chip = next(c for c in chips["chips"] if c["full"] == long_reply)
-        assert long_chip["text"] != long_reply
-        # A tap puts the whole reply in the message box.
-        page.get_by_role("button", name=long_chip["text"]).click()
-        assert page.input_value("#composer-body") == long_reply
-    finally:
-        context.close()
+    sign_in_with_password(page, *PAUL)
+    page.goto("/chat/quick-replies")
+    for text in replies:
+        if not page.locator(".quick-replies__row", has_text=text).count():
+            page.fill("#quick-reply-text", text)
+            page.click("#quick-replies form.card button[type=submit]")
+            page.locator(".quick-replies__row", has_text=text).wait_for()
+    open_conversation(page, "Relais de soins")
+    chips = page.evaluate("""() => {
+        const strip = document.querySelector('.quick-replies');
+        return {
+            overflow: strip.scrollWidth > strip.clientWidth + 1,
+            page: document.documentElement.scrollWidth,
+            chips: [...strip.querySelectorAll('.quick-reply')].map(c => {
+                const r = c.getBoundingClientRect();
+                return {text: c.textContent.trim(), full: c.dataset.quickReply,
+                        top: Math.round(r.top), left: r.left, right: r.right,
+                        width: r.width, height: r.height,
+                        clipped: c.scrollWidth > c.clientWidth + 1
+                                 || c.scrollHeight > c.clientHeight + 1};
+            }),
+            width: strip.getBoundingClientRect().right};
+    }""")
+    assert not chips["overflow"] and chips["page"] <= SMALL_PHONE["width"], chips
+    assert len({c["top"] for c in chips["chips"]}) > 1, "all chips on one line"
+    for chip in chips["chips"]:
+        assert chip["height"] >= 44 and chip["width"] >= 44, chip
+        assert not chip["clipped"] and chip["right"] <= chips["width"] + 0.5, chip
+        if chip["text"] != chip["full"]:
+            # Shortened at a word boundary, and says so.
+            kept = chip["text"].removesuffix("…")
+            assert chip["text"].endswith("…") and chip["full"].startswith(kept), chip
+            assert chip["full"][len(kept)] == " ", chip
+    long_chip = next(c for c in chips["chips"] if c["full"] == long_reply)
+    assert long_chip["text"] != long_reply
+    # A tap puts the whole reply in the message box.
+    page.get_by_role("button", name=long_chip["text"]).click()
+    assert page.input_value("#composer-body") == long_reply
 
 
-def test_others_see_at_once_that_a_member_lost_access(browser, tmp_path):
+def test_others_see_at_once_that_a_member_lost_access(phone, tmp_path):
     """Jeanne revokes her nurse while Claire has the conversation open: Claire's header marks
     Nadia and a notice above the composer says she will not read it; her draft stays. (A server
     of its own: revoking the demo nurse would change the other tests' conversation.)"""
@@ -394,12 +364,8 @@ def test_others_see_at_once_that_a_member_lost_access(browser, tmp_path):
 
     server = LiveServer(tmp_path / "revoke").prepare(seed=True)
     server.start()
-    contexts = [browser.new_context(viewport=PHONE, base_url=server.url, locale="fr-FR",
-                                    timezone_id="Europe/Paris") for _ in range(2)]
+    claire, jeanne = (phone(server.url, "fr-FR") for _ in range(2))
     try:
-        claire, jeanne = (context.new_page() for context in contexts)
-        for page in (claire, jeanne):
-            page.set_default_timeout(10_000)
         sign_in_with_password(claire, *CLAIRE)
         open_conversation(claire, "Pansement de la jambe")
         assert claire.inner_text("#chat-members").startswith("Nadia Benali, Jeanne Martin")
@@ -423,8 +389,8 @@ def test_others_see_at_once_that_a_member_lost_access(browser, tmp_path):
         assert notice.bounding_box()["y"] + notice.bounding_box()["height"] <= box["y"]
         assert claire.input_value("#composer-body") == "Maman a de la fièvre"
     finally:
-        for context in contexts:
-            context.close()
+        for page in (claire, jeanne):
+            page.context.close()  # before the server stops
         server.stop()
 
 

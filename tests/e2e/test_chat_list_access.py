@@ -3,26 +3,22 @@ Jeanne revokes her nurse; the row of their conversation says so without a reload
 
 from __future__ import annotations
 
-from tests.e2e.conftest import PHONE, sign_in_with_password
+from tests.e2e.conftest import sign_in_with_password
 from tests.e2e.helpers import revoke_as_patient
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
 CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
 
 
-def test_the_list_marks_a_member_who_lost_access_at_once(browser, tmp_path):
+def test_the_list_marks_a_member_who_lost_access_at_once(phone, tmp_path):
     """(A server of its own: revoking the demo nurse would change the other tests' data.)"""
 
     from tests.live import LiveServer
 
     server = LiveServer(tmp_path / "list-revoke").prepare(seed=True)
     server.start()
-    contexts = [browser.new_context(viewport=PHONE, base_url=server.url, locale="fr-FR",
-                                    timezone_id="Europe/Paris") for _ in range(2)]
+    claire, jeanne = (phone(server.url, "fr-FR") for _ in range(2))
     try:
-        claire, jeanne = (context.new_page() for context in contexts)
-        for page in (claire, jeanne):
-            page.set_default_timeout(10_000)
         sign_in_with_password(claire, *CLAIRE)
         claire.goto("/chat/")
         claire.wait_for_function("() => window.HSChat && window.HSChat.connected()")
@@ -38,6 +34,6 @@ def test_the_list_marks_a_member_who_lost_access_at_once(browser, tmp_path):
         assert mark.inner_text() == "Nadia Benali n’a plus accès"
         assert claire.url.endswith("/chat/")  # no reload, no navigation
     finally:
-        for context in contexts:
-            context.close()
+        for page in (claire, jeanne):
+            page.context.close()  # before the server stops
         server.stop()

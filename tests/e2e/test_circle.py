@@ -20,7 +20,7 @@ def _no_violations(page) -> None:
     assert not violations, f"{page.url}\n{format_violations(violations)}"
 
 
-def test_invite_join_act_for_narrow_and_see_the_activity(browser, live_server, context, page):
+def test_invite_join_act_for_narrow_and_see_the_activity(live_server, page, phone):
     # Jeanne invites her daughter, with the summary among the scopes.
     sign_in_with_password(page, *JEANNE)
     page.goto("/circle/")
@@ -34,63 +34,56 @@ def test_invite_join_act_for_narrow_and_see_the_activity(browser, live_server, c
     _no_violations(page)
 
     # Her daughter, on her own phone, joins with the code and creates her account.
-    daughter_context = browser.new_context(viewport={"width": 390, "height": 844},
-                                           base_url=live_server.url, locale="en-GB",
-                                           timezone_id="Europe/Paris")
-    try:
-        daughter = daughter_context.new_page()
-        daughter.set_default_timeout(10_000)
-        daughter.goto("/circle/join")
-        _no_violations(daughter)
-        daughter.fill("#join-code", code.lower())  # typed casually: still the code
-        daughter.fill("#join-name", "Sophie Martin")
-        daughter.fill("#join-email", DAUGHTER_EMAIL)
-        daughter.fill("#join-password", "sophie-demo-2026")
-        daughter.click("#circle-join button[type=submit]")
-        daughter.wait_for_url("**/circle/")
-        banner = daughter.locator("#banners .banner--acting")
-        assert banner.inner_text() == "Acting for Jeanne Martin"
-        _no_violations(daughter)
+    daughter = phone(live_server.url)
+    daughter.goto("/circle/join")
+    _no_violations(daughter)
+    daughter.fill("#join-code", code.lower())  # typed casually: still the code
+    daughter.fill("#join-name", "Sophie Martin")
+    daughter.fill("#join-email", DAUGHTER_EMAIL)
+    daughter.fill("#join-password", "sophie-demo-2026")
+    daughter.click("#circle-join button[type=submit]")
+    daughter.wait_for_url("**/circle/")
+    banner = daughter.locator("#banners .banner--acting")
+    assert banner.inner_text() == "Acting for Jeanne Martin"
+    _no_violations(daughter)
 
-        # She acts for her mother: opens her summary (recorded in Jeanne's history).
-        daughter.click("#patient-{} a:has-text('Health summary')".format(
-            page.evaluate("document.body.dataset.userId")))
-        daughter.wait_for_url("**/summary")
-        assert daughter.locator("h1").inner_text() == "Health summary of Jeanne Martin"
-        assert daughter.locator("#banners .banner--acting").is_visible()  # on every page
+    # She acts for her mother: opens her summary (recorded in Jeanne's history).
+    daughter.click("#patient-{} a:has-text('Health summary')".format(
+        page.evaluate("document.body.dataset.userId")))
+    daughter.wait_for_url("**/summary")
+    assert daughter.locator("h1").inner_text() == "Health summary of Jeanne Martin"
+    assert daughter.locator("#banners .banner--acting").is_visible()  # on every page
 
-        # Jeanne narrows her daughter's access: no more summary.
-        page.goto("/circle/")
-        person = page.locator(f"li[data-grantee='{DAUGHTER_EMAIL}']")
-        person.locator("summary").click()
-        summary_box = person.locator("input[name=scopes][value=summary]")
-        assert summary_box.is_checked()
-        summary_box.uncheck()
-        person.locator("button[type=submit]").first.click()  # "Save access"
-        page.wait_for_selector("#flashes .flash--success")
-        assert "Sophie Martin" in page.locator("#flashes").inner_text()
+    # Jeanne narrows her daughter's access: no more summary.
+    page.goto("/circle/")
+    person = page.locator(f"li[data-grantee='{DAUGHTER_EMAIL}']")
+    person.locator("summary").click()
+    summary_box = person.locator("input[name=scopes][value=summary]")
+    assert summary_box.is_checked()
+    summary_box.uncheck()
+    person.locator("button[type=submit]").first.click()  # "Save access"
+    page.wait_for_selector("#flashes .flash--success")
+    assert "Sophie Martin" in page.locator("#flashes").inner_text()
 
-        # The daughter's next look at the summary is refused.
-        response = daughter.goto(daughter.url)
-        assert response.status == 403
+    # The daughter's next look at the summary is refused.
+    response = daughter.goto(daughter.url)
+    assert response.status == 403
 
-        # Jeanne sees her daughter's visit in her Activity page, and filters on her.
-        page.goto("/circle/activity")
-        rows = page.locator("#activity-rows li[data-kind=summary]")
-        assert rows.count() == 1
-        assert "Sophie Martin" in rows.first.inner_text()
-        assert rows.first.get_attribute("data-action") == "read"
-        _no_violations(page)
-        page.select_option("#f-kind", "messages")  # swapped in by htmx, no reload
-        page.wait_for_selector("#activity-rows li[data-kind=summary]", state="detached")
-        assert page.locator("#activity-rows li[data-kind]:not([data-kind=messages])").count() == 0
-        page.select_option("#f-kind", "summary")
-        page.wait_for_selector("#activity-rows li[data-kind=summary]")
-        page.click("a.tabs__tab[href*='tab=mine']")
-        page.wait_for_url("**tab=mine")
-        assert page.locator("#activity-rows li[data-action=change]").count() == 1
-    finally:
-        daughter_context.close()
+    # Jeanne sees her daughter's visit in her Activity page, and filters on her.
+    page.goto("/circle/activity")
+    rows = page.locator("#activity-rows li[data-kind=summary]")
+    assert rows.count() == 1
+    assert "Sophie Martin" in rows.first.inner_text()
+    assert rows.first.get_attribute("data-action") == "read"
+    _no_violations(page)
+    page.select_option("#f-kind", "messages")  # swapped in by htmx, no reload
+    page.wait_for_selector("#activity-rows li[data-kind=summary]", state="detached")
+    assert page.locator("#activity-rows li[data-kind]:not([data-kind=messages])").count() == 0
+    page.select_option("#f-kind", "summary")
+    page.wait_for_selector("#activity-rows li[data-kind=summary]")
+    page.click("a.tabs__tab[href*='tab=mine']")
+    page.wait_for_url("**tab=mine")
+    assert page.locator("#activity-rows li[data-action=change]").count() == 1
 
 
 def test_directory_and_relative_view_pass_axe(page):

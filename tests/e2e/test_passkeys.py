@@ -215,69 +215,59 @@ def _page_width(page) -> tuple[int, int]:
 
 
 def test_at_320px_a_long_passkey_name_and_an_invitation_link_stay_on_the_screen(
-    browser, live_server
+    phone, live_server
 ):
-    context = browser.new_context(viewport=NARROW, base_url=live_server.url, locale="fr-FR",
-                                  timezone_id="Europe/Paris")
-    try:
-        page = context.new_page()
-        page.add_init_script("delete PublicKeyCredential.isConditionalMediationAvailable;")
-        cdp = context.new_cdp_session(page)
-        cdp.send("WebAuthn.enable", {"enableUI": False})
-        cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-            "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-            "hasUserVerification": True, "isUserVerified": True,
-            "automaticPresenceSimulation": True,
-        }})
-        # A name typed without a space (80 characters, the most allowed): in the flash that
-        # says it was added, and in the title of the page that asks to remove it.
-        sign_in_with_password(page, "nadia@demo.healthspace.test", "nadia-demo-2026")
-        page.goto("/accounts/me")
-        page.fill("#new-passkey-name", "x" * 80)
-        page.click("#add-passkey [data-passkey-start]")
-        page.locator("#flashes .flash--success").wait_for()
-        width, screen = _page_width(page)
-        assert width <= screen, f"the Me page is {width} px wide on a {screen} px screen"
-        item = page.locator("#passkeys li", has=page.locator(f"input[value='{'x' * 80}']"))
-        item.locator("a[href$='/remove']").click()
-        page.wait_for_url(re.compile(r".*/accounts/me/passkeys/\d+/remove$"))
-        width, screen = _page_width(page)
-        assert width <= screen, f"the removal page is {width} px wide on a {screen} px screen"
-        page.click("#confirm-remove")
-        page.wait_for_url(re.compile(r".*/accounts/me$"))
-        cdp.send("WebAuthn.disable")
+    page = phone(live_server.url, "fr-FR", viewport=NARROW, timeout=None)
+    page.add_init_script("delete PublicKeyCredential.isConditionalMediationAvailable;")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }})
+    # A name typed without a space (80 characters, the most allowed): in the flash that
+    # says it was added, and in the title of the page that asks to remove it.
+    sign_in_with_password(page, "nadia@demo.healthspace.test", "nadia-demo-2026")
+    page.goto("/accounts/me")
+    page.fill("#new-passkey-name", "x" * 80)
+    page.click("#add-passkey [data-passkey-start]")
+    page.locator("#flashes .flash--success").wait_for()
+    width, screen = _page_width(page)
+    assert width <= screen, f"the Me page is {width} px wide on a {screen} px screen"
+    item = page.locator("#passkeys li", has=page.locator(f"input[value='{'x' * 80}']"))
+    item.locator("a[href$='/remove']").click()
+    page.wait_for_url(re.compile(r".*/accounts/me/passkeys/\d+/remove$"))
+    width, screen = _page_width(page)
+    assert width <= screen, f"the removal page is {width} px wide on a {screen} px screen"
+    page.click("#confirm-remove")
+    page.wait_for_url(re.compile(r".*/accounts/me$"))
+    cdp.send("WebAuthn.disable")
 
-        page.goto("/accounts/me")
-        page.click("#sign-out")
-        page.wait_for_url("**/accounts/sign-in")
-        sign_in_with_password(page, "admin@demo.healthspace.test", "admin-demo-2026")
-        page.goto("/accounts/invitations")
-        page.click("#invitation-form button[type=submit]")
-        page.locator("#new-code-link").wait_for()
-        width, screen = _page_width(page)
-        assert width <= screen, f"the new code's link makes the page {width} px wide"
-    finally:
-        context.close()
+    page.goto("/accounts/me")
+    page.click("#sign-out")
+    page.wait_for_url("**/accounts/sign-in")
+    sign_in_with_password(page, "admin@demo.healthspace.test", "admin-demo-2026")
+    page.goto("/accounts/invitations")
+    page.click("#invitation-form button[type=submit]")
+    page.locator("#new-code-link").wait_for()
+    width, screen = _page_width(page)
+    assert width <= screen, f"the new code's link makes the page {width} px wide"
 
 
-def test_at_320px_the_links_standing_alone_are_full_size_tap_targets(browser, live_server):
-    context = browser.new_context(viewport=NARROW, base_url=live_server.url, locale="fr-FR",
-                                  timezone_id="Europe/Paris")
-    try:
-        page = context.new_page()
-        pages = [("/accounts/sign-in", "a[href='/accounts/join']"),
-                 ("/accounts/join", "main a[href='/accounts/sign-in']")]
-        for path, selector in pages:
-            page.goto(path)
-            box = page.locator(selector).bounding_box()
-            assert box["height"] >= 44, (path, selector, box)
-        sign_in_with_password(page, "admin@demo.healthspace.test", "admin-demo-2026")
-        pages = [("/accounts/me", "main a[href='/push/']"),
-                 ("/accounts/me", "main a[href='/accounts/invitations']"),
-                 ("/accounts/reauth?next=/accounts/me", "main a[href='/accounts/me']")]
-        for path, selector in pages:
-            page.goto(path)
-            box = page.locator(selector).bounding_box()
-            assert box["height"] >= 44, (path, selector, box)
-    finally:
-        context.close()
+def test_at_320px_the_links_standing_alone_are_full_size_tap_targets(phone, live_server):
+    page = phone(live_server.url, "fr-FR", viewport=NARROW, timeout=None)
+    pages = [("/accounts/sign-in", "a[href='/accounts/join']"),
+             ("/accounts/join", "main a[href='/accounts/sign-in']")]
+    for path, selector in pages:
+        page.goto(path)
+        box = page.locator(selector).bounding_box()
+        assert box["height"] >= 44, (path, selector, box)
+    sign_in_with_password(page, "admin@demo.healthspace.test", "admin-demo-2026")
+    pages = [("/accounts/me", "main a[href='/push/']"),
+             ("/accounts/me", "main a[href='/accounts/invitations']"),
+             ("/accounts/reauth?next=/accounts/me", "main a[href='/accounts/me']")]
+    for path, selector in pages:
+        page.goto(path)
+        box = page.locator(selector).bounding_box()
+        assert box["height"] >= 44, (path, selector, box)

@@ -18,12 +18,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import (
-    PHONE,
-    axe_violations,
-    format_violations,
-    sign_in_with_password,
-)
+from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
 from tests.e2e.helpers import (
     notifications_when,
     register_subscription,
@@ -44,10 +39,8 @@ def endpoint():
 
 
 @pytest.fixture
-def notifying_page(context, live_server):
-    context.grant_permissions(["notifications"], origin=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+def notifying_page(phone, live_server):
+    page = phone(live_server.url, grant=["notifications"])
     sign_in_as_english_jeanne(page)
     return page
 
@@ -143,8 +136,8 @@ def test_each_message_shows_once_whatever_is_tapped(page, live_server):
     assert violations == [], format_violations(violations)
 
 
-def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live_server,
-                                                                   notifying_page, endpoint):
+def test_push_reaches_the_service_worker_and_its_action_posts_back(live_server, notifying_page,
+                                                                   endpoint):
     page = notifying_page
     # What the page does after pushManager.subscribe(): send the subscription to the server.
     register_subscription(page, endpoint)
@@ -161,7 +154,7 @@ def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live
     assert payload["actions"] == [{"action": "confirm", "title": "It works"}]
 
     # The push service hands the (decrypted) message to the browser's service worker.
-    cdp, registration = registration_id(context, page, live_server.url)
+    cdp, registration = registration_id(page.context, page, live_server.url)
     cdp.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server.url, "registrationId": registration,
         "data": delivery.text})
@@ -176,7 +169,7 @@ def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live
 
     # The person taps "It works": the worker's notificationclick listener closes the
     # notification and POSTs {action, token}; the open page refreshes its list.
-    worker = service_worker(context)
+    worker = service_worker(page.context)
     worker.evaluate("""async () => {
         let n;
         while (!n) [n] = await self.registration.getNotifications({tag: 'push-test'});
@@ -189,12 +182,12 @@ def test_push_reaches_the_service_worker_and_its_action_posts_back(context, live
     notifications_when(page, "ns => ns.length === 0")  # closed by the listener
 
 
-def test_a_push_without_a_readable_payload_still_shows_a_notification(context, live_server,
+def test_a_push_without_a_readable_payload_still_shows_a_notification(live_server,
                                                                       notifying_page):
     page = notifying_page
     page.goto("/push/")
     worker_ready(page)
-    cdp, registration = registration_id(context, page, live_server.url)
+    cdp, registration = registration_id(page.context, page, live_server.url)
     cdp.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server.url, "registrationId": registration, "data": "not json"})
     [shown] = notifications_when(page, "ns => ns.length > 0")
@@ -212,34 +205,28 @@ def test_a_push_without_a_readable_payload_still_shows_a_notification(context, l
     assert evil["actions"] == []  # no action without a same-origin place to post it
 
 
-def test_not_now_hides_the_banner_by_keyboard_and_without_javascript(browser, live_server):
+def test_not_now_hides_the_banner_by_keyboard_and_without_javascript(phone, live_server):
     """Claire watches her mother's medication and has no device that gets notifications: the
     banner says so. "Not now" by keyboard removes it and leaves the focus on the page; without
     JavaScript the same button posts and brings her back to the page she was on."""
     not_now = re.compile("^Plus tard")
     for javascript in (True, False):
-        context = browser.new_context(viewport=PHONE, base_url=live_server.url,
-                                      locale="fr-FR", timezone_id="Europe/Paris",
-                                      java_script_enabled=javascript)
-        try:
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            sign_in_with_password(page, *CLAIRE)  # lands on the home page, where it shows
-            banner = page.locator(".banner--push")
-            expect(banner).to_contain_text(
-                "Les notifications ne sont activées sur aucun de vos appareils")
-            expect(banner.get_by_role("link", name="Activer les notifications")).to_have_attribute(
-                "href", "/push/")
-            if javascript:
-                banner.get_by_role("button", name=not_now).focus()
-                page.keyboard.press("Enter")
-                expect(banner).to_have_count(0)
-                expect(page.locator("#main")).to_be_focused()
-            else:
-                banner.get_by_role("button", name=not_now).click()
-                page.wait_for_url("**/home")
-                expect(banner).to_have_count(0)
-            page.goto("/home")
-            expect(page.locator(".banner--push")).to_have_count(0)
-        finally:
-            context.close()
+        page = phone(live_server.url, "fr-FR", java_script_enabled=javascript)
+        sign_in_with_password(page, *CLAIRE)  # lands on the home page, where it shows
+        banner = page.locator(".banner--push")
+        expect(banner).to_contain_text(
+            "Les notifications ne sont activées sur aucun de vos appareils")
+        expect(banner.get_by_role("link", name="Activer les notifications")).to_have_attribute(
+            "href", "/push/")
+        if javascript:
+            banner.get_by_role("button", name=not_now).focus()
+            page.keyboard.press("Enter")
+            expect(banner).to_have_count(0)
+            expect(page.locator("#main")).to_be_focused()
+        else:
+            banner.get_by_role("button", name=not_now).click()
+            page.wait_for_url("**/home")
+            expect(banner).to_have_count(0)
+        page.goto("/home")
+        expect(page.locator(".banner--push")).to_have_count(0)
+        page.context.close()  # each pass on a phone of its own

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, sign_in_with_password
+from tests.e2e.conftest import sign_in_with_password
 from tests.live import LiveServer
 
 PATIENT = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
@@ -100,12 +100,10 @@ def test_nothing_signed_in_is_ever_cached(page, live_server):
         assert path == "/offline" or versioned, path
 
 
-def test_offline_page_appears_when_the_server_is_stopped(browser, tmp_path):
+def test_offline_page_appears_when_the_server_is_stopped(phone, tmp_path):
     server = LiveServer(tmp_path / "offline-server").prepare(seed=True).start()
-    context = browser.new_context(viewport=PHONE, base_url=server.url, locale="en-GB")
+    page = phone(server.url)
     try:
-        page = context.new_page()
-        page.set_default_timeout(10_000)
         page.goto("/accounts/sign-in")
         wait_until_controlled(page)
         sign_in_with_password(page, *PATIENT)
@@ -131,7 +129,7 @@ def test_offline_page_appears_when_the_server_is_stopped(browser, tmp_path):
         page.wait_for_load_state()
         assert page.locator("h1").inner_text() == "You are offline"
     finally:
-        context.close()
+        page.context.close()  # before the server stops
         server.stop()
 
 
@@ -170,15 +168,11 @@ def test_a_refusal_is_shown_in_the_page(page, live_server):
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_theme_follows_the_phone(browser, live_server, scheme):
-    context = browser.new_context(viewport=PHONE, base_url=live_server.url, color_scheme=scheme)
-    try:
-        page = context.new_page()
-        page.goto("/accounts/sign-in")
-        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-        assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(15, 20, 25)")
-    finally:
-        context.close()
+def test_theme_follows_the_phone(phone, live_server, scheme):
+    page = phone(live_server.url, color_scheme=scheme)
+    page.goto("/accounts/sign-in")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(15, 20, 25)")
 
 
 def test_boosted_navigation_refreshes_the_session_attributes_of_body(page, live_server):
