@@ -143,7 +143,8 @@ def reauth_verify():
 
 def _me_context(**extra) -> dict:
     zones = zone_choices(_locale(), current_user.timezone)
-    return {"zones": zones, "themes": services.THEMES, **extra}
+    return {"zones": zones, "themes": services.THEMES,
+            "can_export": policy.can(current_user, "space.export", current_user), **extra}
 
 
 def _me_saved(fragment: str, message: str, **marks):

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("chat", __name__, url_prefix="/chat")
 
-from . import home, push_audience, routes  # noqa: E402,F401
+from . import export, home, push_audience, routes  # noqa: E402,F401

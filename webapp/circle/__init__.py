@@ -3,7 +3,7 @@ from flask import Blueprint
 
 bp = Blueprint("circle", __name__, url_prefix="/circle")
 
-from . import activity, home, routes  # noqa: E402,F401
+from . import activity, export, home, routes  # noqa: E402,F401
 
 
 @bp.cli.command("sweep")

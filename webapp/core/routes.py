@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import brotli
@@ -23,10 +24,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from .. import assets, policy
+from ..accounts.fresh import fresh_auth_required
 from ..errors import UserError
 from ..extensions import db
 from ..htmx import render
-from . import bp, pwa
+from . import bp, export, pwa
 
 
 @bp.get("/")
@@ -42,6 +44,25 @@ def home():
     from .home import collect
 
     return render("core/home.html", items=collect(current_user))
+
+
+@bp.post("/export")
+@login_required
+def export_space():
+    """The patient's copy of their space, as a JSON download (recorded in their history).
+    Policy first (anyone else is refused outright), then a recent sign-in check."""
+    user = current_user._get_current_object()
+    policy.require(user, "space.export", user)
+    return fresh_auth_required(_export_download)(user)
+
+
+def _export_download(user):
+    at = datetime.now(UTC).replace(tzinfo=None)
+    response = current_app.response_class(export.prepare(user, at), mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{export.filename(at.date())}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/healthz")

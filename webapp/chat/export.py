@@ -1,0 +1,57 @@
+"""Messages in the patient's export: every conversation they are a member of, its messages
+opened for them (the export is the one place bodies leave the database unsealed, to their
+owner), one conversation at a time, each read in pages."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..core.export import export_section
+from ..extensions import db
+from .models import Conversation, ConversationMember, Message
+
+PAGE = 500
+
+
+def _messages(conversation_id: int):
+    after = 0
+    while True:
+        rows = db.session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.id > after)
+            .options(selectinload(Message.author), selectinload(Message.on_behalf_of))
+            .order_by(Message.id)
+            .limit(PAGE)
+        ).all()
+        for m in rows:
+            yield {
+                "at": m.created_at,
+                "author": m.author.display_name if m.author else None,
+                "written_for": m.on_behalf_of.display_name if m.on_behalf_of else None,
+                "text": m.body,
+            }
+        if len(rows) < PAGE:
+            return
+        after = rows[-1].id
+
+
+@export_section("conversations")
+def conversations(patient):
+    ids = db.session.scalars(
+        select(ConversationMember.conversation_id)
+        .where(ConversationMember.user_id == patient.id)
+        .order_by(ConversationMember.conversation_id)
+    ).all()
+    for conversation_id in ids:
+        conversation = db.session.get(
+            Conversation, conversation_id,
+            options=[selectinload(Conversation.members).selectinload(ConversationMember.user)],
+        )
+        yield {
+            "subject": conversation.subject,
+            "started_at": conversation.created_at,
+            "closed_at": conversation.closed_at,
+            "members": [m.user.display_name for m in conversation.members],
+            "messages": list(_messages(conversation_id)),
+        }

@@ -1,0 +1,91 @@
+"""A patient's copy of their space: one JSON file with everything in it, from every domain.
+
+Like the home page's items: a domain registers a section, a function of the patient returning
+what JSON can hold (dates become ISO 8601 text, UTC unless the section says otherwise). A
+section that can be long (messages, the access history) returns an iterator: its rows are
+read page by page and let go once written out. The text itself is made whole before anything
+is sent, so a failure halfway gives an error page, never a cut file that looks complete.
+
+    from ..core.export import export_section
+
+    @export_section("appointments")
+    def _appointments(patient) -> list[dict]: ...
+
+`prepare` asks policy, writes the file, then records the export in the patient's access
+history and commits: nothing leaves unless it is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
+
+from .. import audit, policy
+from ..extensions import db
+
+FORMAT = "healthspace-export/1"
+
+Section = Callable[[object], object]
+SECTIONS: dict[str, Section] = {}
+
+
+def export_section(name: str):
+    """Register `name`'s provider (once: importing a module twice keeps one)."""
+
+    def register(provider: Section) -> Section:
+        SECTIONS[name] = provider
+        return provider
+
+    return register
+
+
+def utc(moment: datetime | None) -> str | None:
+    """A stored instant (naive UTC) as ISO 8601 with its Z."""
+    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+
+
+def _default(value):
+    if isinstance(value, datetime):
+        return utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not exportable: {type(value).__name__}")
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, default=_default, ensure_ascii=False)
+
+
+def prepare(patient, exported_at: datetime) -> bytes:
+    """The whole file for `patient`, once policy allows and the history says so."""
+    policy.require(patient, "space.export", patient)
+    data = "".join(write(patient, exported_at)).encode()
+    audit.record(patient, patient, "export", "space")  # "You exported your space"
+    db.session.commit()
+    return data
+
+
+def filename(today: date) -> str:
+    return f"health-space-{today.isoformat()}.json"
+
+
+def write(patient, exported_at: datetime) -> Iterator[str]:
+    """The file, piece by piece: {"format", "exported_at", <section>: …}."""
+    yield "{" + _dumps("format") + ": " + _dumps(FORMAT)
+    yield ", " + _dumps("exported_at") + ": " + _dumps(utc(exported_at))
+    for name, provider in SECTIONS.items():
+        yield ",\n" + _dumps(name) + ": "
+        value = provider(patient)
+        if isinstance(value, Iterable) and not isinstance(value, (dict, list, str, bytes)):
+            yield from _array(value)
+        else:
+            yield _dumps(value)
+    yield "}\n"
+
+
+def _array(items: Iterable) -> Iterator[str]:
+    yield "["
+    for index, item in enumerate(items):
+        yield ("" if index == 0 else ",\n") + _dumps(item)
+    yield "]"
