@@ -158,3 +158,23 @@ def test_the_history_is_read_in_pages_oldest_first(app, seeded):
             .order_by(AccessEvent.at, AccessEvent.id)).all()
         assert len(expected) > 7
         assert [e.id for e in audit.all_of(jeanne.id, page=3)] == expected
+
+
+def test_a_long_section_is_written_in_pieces_with_pauses_for_the_other_sockets(
+        app, seeded, monkeypatch):
+    from webapp.core import export
+    from webapp.extensions import socketio
+
+    pauses = []
+    monkeypatch.setattr(socketio, "sleep", lambda seconds=0: pauses.append(seconds))
+    monkeypatch.setitem(export.SECTIONS, "numbers", lambda patient: (
+        {"n": n, "squares": (k * k for k in range(n % 3))} for n in range(120)))
+    with app.app_context():
+        jeanne = db.session.scalar(select(User).filter_by(email=JEANNE["email"]))
+        pieces = list(export.write(jeanne, datetime(2026, 11, 29, 8, 0)))
+    data = json.loads("".join(pieces))
+    assert data["exported_at"] == "2026-11-29T08:00:00Z"
+    assert data["numbers"][2] == {"n": 2, "squares": [0, 1]}
+    assert len(data["numbers"]) == 120
+    assert len(pauses) >= 2  # every 50 items of a long list
+    assert len(pieces) > 120  # never one big string

@@ -11,7 +11,7 @@ from ..core.export import export_section
 from ..extensions import db
 from .models import Conversation, ConversationMember, Message
 
-PAGE = 500
+PAGE = 200
 
 
 def _messages(conversation_id: int):
@@ -53,5 +53,5 @@ def conversations(patient):
             "started_at": conversation.created_at,
             "closed_at": conversation.closed_at,
             "members": [m.user.display_name for m in conversation.members],
-            "messages": list(_messages(conversation_id)),
+            "messages": _messages(conversation_id),  # written as they are read
         }

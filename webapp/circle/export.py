@@ -59,7 +59,7 @@ def circle(patient) -> dict:
 @export_section("access_history")
 def access_history(patient):
     """Every line, oldest first, read in pages (a long history is never loaded whole)."""
-    for event in audit.all_of(patient.id):
+    for event in audit.all_of(patient.id, page=200):
         yield {
             "at": event.at,
             "who": event.actor_name,

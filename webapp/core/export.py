@@ -22,9 +22,12 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 
 from .. import audit, policy
-from ..extensions import db
+from ..extensions import db, socketio
 
 FORMAT = "healthspace-export/1"
+# Under the gevent worker one request's CPU stops every live socket: a long export lets the
+# others run between every few items (opening a message is ~20 µs of crypto).
+YIELD_EVERY = 50
 
 Section = Callable[[object], object]
 SECTIONS: dict[str, Section] = {}
@@ -72,20 +75,47 @@ def filename(today: date) -> str:
 
 def write(patient, exported_at: datetime) -> Iterator[str]:
     """The file, piece by piece: {"format", "exported_at", <section>: …}."""
-    yield "{" + _dumps("format") + ": " + _dumps(FORMAT)
-    yield ", " + _dumps("exported_at") + ": " + _dumps(utc(exported_at))
-    for name, provider in SECTIONS.items():
-        yield ",\n" + _dumps(name) + ": "
-        value = provider(patient)
-        if isinstance(value, Iterable) and not isinstance(value, (dict, list, str, bytes)):
-            yield from _array(value)
-        else:
-            yield _dumps(value)
-    yield "}\n"
+    document = {"format": FORMAT, "exported_at": utc(exported_at)}
+    document.update((name, _Lazy(provider, patient)) for name, provider in SECTIONS.items())
+    yield from _encode(document)
+    yield "\n"
 
 
-def _array(items: Iterable) -> Iterator[str]:
-    yield "["
-    for index, item in enumerate(items):
-        yield ("" if index == 0 else ",\n") + _dumps(item)
-    yield "]"
+class _Lazy:
+    """A section, asked for only when the writer reaches it."""
+
+    def __init__(self, provider: Section, patient):
+        self.provider, self.patient = provider, patient
+
+
+def _streams(value) -> bool:
+    """Written piece by piece: a section not asked yet, or an iterator (not a plain value)."""
+    return isinstance(value, _Lazy) or (
+        isinstance(value, Iterable) and not isinstance(value, (str, bytes, dict, list, tuple)))
+
+
+def _encode(value) -> Iterator[str]:
+    """JSON text of `value`, where any dict value or list item may itself be an iterator (a
+    conversation's messages): written as it is read, with a pause for the other sockets every
+    YIELD_EVERY items."""
+    if isinstance(value, _Lazy):
+        value = value.provider(value.patient)
+    if isinstance(value, dict) and not any(map(_streams, value.values())):
+        yield _dumps(value)  # a plain record (most items): in one piece
+    elif isinstance(value, dict):
+        yield "{"
+        for index, (key, item) in enumerate(value.items()):
+            yield ("" if index == 0 else ", ") + _dumps(key) + ": "
+            yield from _encode(item)
+        yield "}"
+    elif _streams(value) or isinstance(value, list):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ",\n"
+            yield from _encode(item)
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                socketio.sleep(0)
+        yield "]"
+    else:
+        yield _dumps(value)
