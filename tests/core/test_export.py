@@ -120,8 +120,15 @@ def test_an_old_sign_in_is_checked_again_first(app, client, seeded):
         session["auth_at"] = 0
     response = client.post("/export", headers={"Referer": "http://localhost/accounts/me"})
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/accounts/reauth?")
+    reauth = response.headers["Location"]
+    assert reauth == "/accounts/reauth?next=/accounts/me&again=download"
     assert exports(app) == 0
+    # Once confirmed she is back on Me, told she can download now (not "your change").
+    confirmed = client.post(reauth, data={"password": JEANNE["password"]})
+    assert confirmed.headers["Location"] == "/accounts/me"
+    page = client.get("/accounts/me").get_data(as_text=True)
+    assert "Vous pouvez maintenant télécharger vos données." in page
+    assert "Refaites votre modification" not in page
 
 
 def test_signed_out_goes_to_sign_in(client):

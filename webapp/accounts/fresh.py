@@ -57,21 +57,25 @@ def return_target() -> str:
             or url_for("accounts.me"))
 
 
-def reauth_url() -> str:
+AGAIN_KINDS = ("1", "download")  # "1": a change (the default); "download": an export
+
+
+def reauth_url(again: str = "1") -> str:
     # What a form or a ceremony sent is not kept on the way: once confirmed, the person is told
-    # to do it again (else they would believe their new password, say, was saved).
-    again = {"again": 1} if request.method != "GET" or request.is_json else {}
-    return url_for("accounts.reauth", next=return_target(), **again)
+    # to do it again (else they would believe their new password, say, was saved). `again`
+    # says what to do again, for the wording.
+    kept = {"again": again} if request.method != "GET" or request.is_json else {}
+    return url_for("accounts.reauth", next=return_target(), **kept)
 
 
-def fresh_auth_required(view):
+def fresh_auth_required(view, again: str = "1"):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
             return current_app.login_manager.unauthorized()
         if is_fresh():
             return view(*args, **kwargs)
-        target = reauth_url()
+        target = reauth_url(again)
         if request.is_json or request.accept_mimetypes.best == "application/json":
             return jsonify(error=_("Please confirm it is you first."), redirect=target), 401
         return redirect_to(target)

@@ -17,7 +17,7 @@ from ..errors import UserError
 from ..extensions import db, limiter
 from ..htmx import redirect_to, render
 from . import bp, ceremony, professions, services
-from .fresh import fresh_auth_required, safe_next
+from .fresh import AGAIN_KINDS, fresh_auth_required, safe_next
 from .zones import zone_choices
 
 
@@ -98,12 +98,16 @@ def sign_out_everywhere():
 # ---- Re-authentication -----------------------------------------------------------------
 
 def _again() -> str | None:
-    """"1" when the action that asked for a check was a form or a ceremony (see fresh.py)."""
-    return "1" if request.args.get("again") == "1" else None
+    """What asked for the check, when it was a form or a ceremony (see fresh.py)."""
+    again = request.args.get("again")
+    return again if again in AGAIN_KINDS else None
 
 
 def _confirmed() -> None:
-    if _again():
+    again = _again()
+    if again == "download":
+        flash(_("Thank you, it is confirmed. You can download your data now."), "info")
+    elif again:
         flash(_("Thank you, it is confirmed. Please do your change again: it was not saved."),
               "info")
 

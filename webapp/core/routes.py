@@ -53,7 +53,7 @@ def export_space():
     Policy first (anyone else is refused outright), then a recent sign-in check."""
     user = current_user._get_current_object()
     policy.require(user, "space.export", user)
-    return fresh_auth_required(_export_download)(user)
+    return fresh_auth_required(_export_download, again="download")(user)
 
 
 def _export_download(user):
