@@ -176,6 +176,8 @@ def test_a_long_section_is_written_in_pieces_with_pauses_for_the_other_sockets(
     monkeypatch.setattr(socketio, "sleep", lambda seconds=0: pauses.append(seconds))
     monkeypatch.setitem(export.SECTIONS, "numbers", lambda patient: (
         {"n": n, "squares": (k * k for k in range(n % 3))} for n in range(120)))
+    monkeypatch.setitem(export.SECTIONS, "nested", lambda patient: {
+        "plain": [{"a": 1}], "deep": [{"b": (x for x in "xy")}]})
     with app.app_context():
         jeanne = db.session.scalar(select(User).filter_by(email=JEANNE["email"]))
         pieces = list(export.write(jeanne, datetime(2026, 11, 29, 8, 0)))
@@ -183,5 +185,6 @@ def test_a_long_section_is_written_in_pieces_with_pauses_for_the_other_sockets(
     assert data["exported_at"] == "2026-11-29T08:00:00Z"
     assert data["numbers"][2] == {"n": 2, "squares": [0, 1]}
     assert len(data["numbers"]) == 120
+    assert data["nested"] == {"plain": [{"a": 1}], "deep": [{"b": ["x", "y"]}]}
     assert len(pauses) >= 2  # every 50 items of a long list
     assert len(pieces) > 120  # never one big string

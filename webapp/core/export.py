@@ -94,13 +94,22 @@ def _streams(value) -> bool:
         isinstance(value, Iterable) and not isinstance(value, (str, bytes, dict, list, tuple)))
 
 
+def _plain(value) -> bool:
+    """Nothing inside streams: JSON can take it in one piece."""
+    if isinstance(value, dict):
+        return all(map(_plain, value.values()))
+    if isinstance(value, (list, tuple)):
+        return all(map(_plain, value))
+    return not _streams(value)
+
+
 def _encode(value) -> Iterator[str]:
     """JSON text of `value`, where any dict value or list item may itself be an iterator (a
     conversation's messages): written as it is read, with a pause for the other sockets every
     YIELD_EVERY items."""
     if isinstance(value, _Lazy):
         value = value.provider(value.patient)
-    if isinstance(value, dict) and not any(map(_streams, value.values())):
+    if isinstance(value, dict | list) and _plain(value):
         yield _dumps(value)  # a plain record (most items): in one piece
     elif isinstance(value, dict):
         yield "{"
