@@ -1,4 +1,5 @@
-"""Home, health check, the language switcher, and the PWA files that must live at the root."""
+"""Home, health check, the language switcher, the patient's export, and the PWA files that must
+live at the root."""
 
 from __future__ import annotations
 
