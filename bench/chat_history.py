@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fresh_app import migrated_app  # bench/ is the script's folder: first on the path
 
 
 def main() -> None:
@@ -30,31 +26,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="hs-bench-history-"))
-    os.environ["HEALTHSPACE_INSTANCE"] = str(tmp)
-    os.environ.setdefault("HEALTHSPACE_ENV", "test")
-    os.environ["RATELIMIT_ENABLED"] = "0"
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
+    app, url = migrated_app("hs-bench-history-")
 
-    from flask_migrate import upgrade
     from sqlalchemy import insert
 
-    from webapp import create_app, crypto
+    from webapp import crypto
     from webapp.accounts import services as accounts
     from webapp.chat import services
     from webapp.chat.models import Conversation, Message
     from webapp.extensions import db
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "WTF_CSRF_ENABLED": False,
-            "INSTANCE_DIR": str(tmp),
-            "TESTING": True,
-        }
-    )
     with app.app_context():
-        upgrade()
         a = accounts.create_user(
             email="a@bench.test",
             display_name="A",

@@ -15,13 +15,9 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fresh_app import migrated_app  # bench/ is the script's folder: first on the path
 
 
 def main() -> None:
@@ -30,16 +26,11 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=20_000)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="hs-bench-export-"))
-    os.environ["HEALTHSPACE_INSTANCE"] = str(tmp)
-    os.environ.setdefault("HEALTHSPACE_ENV", "test")
-    os.environ["RATELIMIT_ENABLED"] = "0"
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
+    app, url = migrated_app("hs-bench-export-")
 
-    from flask_migrate import upgrade
     from sqlalchemy import insert
 
-    from webapp import create_app, crypto
+    from webapp import crypto
     from webapp.accounts import services as accounts
     from webapp.audit import AccessEvent
     from webapp.chat import services as chat
@@ -47,10 +38,7 @@ def main() -> None:
     from webapp.circle import services as circle
     from webapp.extensions import db, socketio
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
-                      "INSTANCE_DIR": str(tmp), "TESTING": True})
     with app.app_context():
-        upgrade()
         patient = accounts.create_user(email="p@bench.test", display_name="Patient",
                                        role="patient", password="bench-password-1")
         nurse = accounts.create_user(email="n@bench.test", display_name="Nurse",
