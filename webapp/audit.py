@@ -216,7 +216,7 @@ def history(patient_id: int, *, mine: bool, filters: Filters | None = None,
     return list(db.session.scalars(q))
 
 
-def all_of(patient_id: int, page: int = 500):
+def all_of(patient_id: int, page: int = 200):
     """Every row of a patient's history, oldest first, read page by page (keyset on the
     (patient_id, at, id) index): for the patient's export, which must not hold it whole."""
     after: tuple[datetime, int] | None = None

@@ -188,3 +188,13 @@ def test_a_long_section_is_written_in_pieces_with_pauses_for_the_other_sockets(
     assert data["nested"] == {"plain": [{"a": 1}], "deep": [{"b": ["x", "y"]}]}
     assert len(pauses) >= 2  # every 50 items of a long list
     assert len(pieces) > 120  # never one big string
+
+
+def test_messages_are_read_page_after_page_in_order(app, client, seeded, monkeypatch):
+    from webapp.chat import export as chat_export
+
+    monkeypatch.setattr(chat_export, "PAGE", 2)  # three messages: two pages
+    sign_in(client, JEANNE)
+    [care] = json.loads(client.post("/export").get_data(as_text=True))["conversations"]
+    assert [m["text"][:12] for m in care["messages"]] == [
+        "Bonjour Jean", "Merci Nadia,", "D'accord, je"]

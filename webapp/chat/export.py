@@ -9,21 +9,17 @@ from sqlalchemy.orm import selectinload
 
 from ..core.export import export_section
 from ..extensions import db
-from .models import Conversation, ConversationMember, Message
+from . import services
+from .models import Conversation, ConversationMember
 
 PAGE = 200
 
 
-def _messages(conversation_id: int):
-    after = 0
+def _messages(patient, conversation):
+    """Page after page through the replay's own query (policy asked, keyset on the id)."""
+    after = None
     while True:
-        rows = db.session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.id > after)
-            .options(selectinload(Message.author), selectinload(Message.on_behalf_of))
-            .order_by(Message.id)
-            .limit(PAGE)
-        ).all()
+        rows, more = services.messages_after(patient, conversation, after, limit=PAGE)
         for m in rows:
             yield {
                 "at": m.created_at,
@@ -31,7 +27,7 @@ def _messages(conversation_id: int):
                 "written_for": m.on_behalf_of.display_name if m.on_behalf_of else None,
                 "text": m.body,
             }
-        if len(rows) < PAGE:
+        if not more:
             return
         after = rows[-1].id
 
@@ -53,5 +49,5 @@ def conversations(patient):
             "started_at": conversation.created_at,
             "closed_at": conversation.closed_at,
             "members": [m.user.display_name for m in conversation.members],
-            "messages": _messages(conversation_id),  # written as they are read
+            "messages": _messages(patient, conversation),  # written as they are read
         }
