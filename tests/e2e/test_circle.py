@@ -171,6 +171,13 @@ def _in_view(page, selector: str) -> bool:
     }""", selector)
 
 
+def _brought_into_view(page, selector):
+    """The answer arrived, the page scrolled down to it, and it is on the screen."""
+    page.wait_for_selector(selector)
+    page.wait_for_function("() => window.scrollY > 0")
+    assert _in_view(page, selector)
+
+
 def test_a_new_code_and_a_refusal_come_into_view_on_a_small_phone(live_server, context, page):
     # The invitation form is far down the circle page; the answer used to come back scrolled
     # to the top, the code (or the reason it was refused) out of sight below.
@@ -179,19 +186,15 @@ def test_a_new_code_and_a_refusal_come_into_view_on_a_small_phone(live_server, c
     page.goto("/circle/")
     page.fill("#invite-label", "Luc")
     page.click("#circle-invite button[type=submit]")
-    page.wait_for_selector("#invitation-code")
-    page.wait_for_function("() => window.scrollY > 0")
+    _brought_into_view(page, "#invitation-code")
     assert _in_view(page, "#invite-title")
-    assert _in_view(page, "#invitation-code")
 
     page.goto("/circle/")
     page.fill("#invite-label", "Luc")
     page.uncheck("#invite-messages")
     page.uncheck("#invite-agenda")
     page.click("#circle-invite button[type=submit]")
-    page.wait_for_selector("#invite-error")
-    page.wait_for_function("() => window.scrollY > 0")
-    assert _in_view(page, "#invite-error")
+    _brought_into_view(page, "#invite-error")
 
 
 def test_a_refused_request_for_access_comes_into_view_with_the_note_kept(
@@ -214,9 +217,7 @@ def test_a_refused_request_for_access_comes_into_view_with_the_note_kept(
     page.uncheck("#req-summary")
     page.fill("#req-note", "Je suis son nouveau médecin traitant")
     page.click("#found-patient form[action*='/request'] button[type=submit]")
-    page.wait_for_selector("#request-error")
-    page.wait_for_function("() => window.scrollY > 0")
-    assert _in_view(page, "#request-error")
+    _brought_into_view(page, "#request-error")
     assert page.input_value("#req-note") == "Je suis son nouveau médecin traitant"
     # The keyboard is on what to correct (the first box), not sent back to the page's top.
     expect(page.locator("#req-messages")).to_be_focused()
