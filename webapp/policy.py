@@ -55,6 +55,14 @@ def _manage_self(actor, subject) -> bool:
     return subject is None or subject.id == actor.id
 
 
+def may_reopen(account) -> bool:
+    """Whether the owner of a closed account, having just proved who they are (password or
+    passkey), may open it again. Outside `can()`: the account is not signed in, being closed.
+    Only a patient who closed their own space; an account made inactive otherwise stays so."""
+    return (account is not None and getattr(account, "is_patient", False)
+            and getattr(account, "closed_at", None) is not None)
+
+
 @rule("admin.invite")
 def _admin_invite(actor, subject) -> bool:
     return actor.is_admin

@@ -73,6 +73,16 @@ def test_revoking_cuts_the_open_socket_at_once(app, live):
     assert ack["ok"] is False
 
 
+def test_closing_the_space_cuts_every_open_socket_of_the_circle(app, live):
+    granted, jeanne_http, sock, conversation_id = live
+    response = jeanne_http.post("/accounts/me/close", data={"confirm": "yes"})
+    assert response.status_code == 302
+    assert "access_lost" in _names(sock.get_received("/chat"))
+    ack = sock.emit("sync", {"conversation_id": conversation_id}, namespace="/chat",
+                    callback=True)
+    assert ack["ok"] is False
+
+
 def test_narrowing_away_messages_cuts_the_socket_too(app, live):
     granted, jeanne_http, sock, conversation_id = live
     response = jeanne_http.post(f"/circle/grants/{granted.claire_grant}",

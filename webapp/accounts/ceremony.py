@@ -31,11 +31,12 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from .. import policy
 from ..errors import Conflict, Forbidden, Gone, UserError
 from ..extensions import db
 from . import fresh, services
 from .models import Invitation, Passkey, User, WebAuthnChallenge, new_webauthn_handle
-from .services import Unauthorized, now
+from .services import SpaceClosed, Unauthorized, now
 
 PURPOSES = ("register", "authenticate", "reauth", "join")
 CHALLENGE_SECONDS = 300
@@ -244,6 +245,8 @@ def _assert(credential, pending: Pending, only_user: User | None = None) -> Pass
         current_app.logger.info("passkey assertion refused: %s", exc)
         raise Unauthorized(_("This passkey could not be verified. Please try again.")) from None
     if not passkey.user.is_active:
+        if policy.may_reopen(passkey.user):
+            raise SpaceClosed(passkey.user)  # its owner may reopen the space they closed
         raise Unauthorized(_("This account is closed."))
     passkey.sign_count = verified.new_sign_count
     passkey.backed_up = bool(verified.credential_backed_up)

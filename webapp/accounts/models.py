@@ -48,6 +48,8 @@ class User(UserMixin, db.Model):
     webauthn_handle: Mapped[bytes] = mapped_column(LargeBinary(64), unique=True,
                                                    default=new_webauthn_handle)
     active: Mapped[bool] = mapped_column(default=True)
+    # When the patient closed their space (then `active` is False too); None while it is open.
+    closed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     passkeys: Mapped[list[Passkey]] = relationship(

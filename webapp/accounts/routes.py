@@ -7,8 +7,8 @@ into `{"error": ...}` with its 4xx status.
 
 from __future__ import annotations
 
-from flask import current_app, flash, jsonify, redirect, request, url_for
-from flask_babel import get_locale
+from flask import current_app, flash, jsonify, redirect, request, session, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -60,6 +60,9 @@ def sign_in():
     email = request.form.get("email", "")
     try:
         user = services.sign_in_with_password(email, request.form.get("password", ""))
+    except services.SpaceClosed as exc:
+        services.remember_owner(exc.account)
+        return redirect_to(url_for("accounts.closed"))
     except UserError as exc:
         return _form_error("accounts/sign_in.html", "accounts/_password_form.html", exc,
                            email=email)
@@ -76,7 +79,11 @@ def passkey_options():
 @bp.post("/passkey/verify")
 @limiter.limit(_ceremony_limit)
 def passkey_verify():
-    user = ceremony.finish_authentication(_json_body().get("credential"))
+    try:
+        user = ceremony.finish_authentication(_json_body().get("credential"))
+    except services.SpaceClosed as exc:
+        services.remember_owner(exc.account)
+        return jsonify(redirect=url_for("accounts.closed"))
     services.start_session(user)
     return jsonify(redirect=safe_next(request.args.get("next")) or url_for("core.home"))
 
@@ -93,6 +100,54 @@ def sign_out_everywhere():
     services.sign_out_everywhere(current_user._get_current_object())
     flash(_("You are signed out on all your devices."), "success")
     return redirect(url_for("accounts.sign_in"))
+
+
+# ---- Closing the space, and reopening it -------------------------------------------------
+
+@bp.get("/closed")
+def closed():
+    """After the right password or passkey for a space its patient closed: reopen it?"""
+    account = services.owner_to_reopen()
+    if account is None:
+        return redirect(url_for("accounts.sign_in"))
+    return render("accounts/closed.html", account=account)
+
+
+@bp.post("/reopen")
+def reopen():
+    account = services.owner_to_reopen()
+    if account is None:
+        flash(_("Please sign in again to reopen your space."), "info")
+        return redirect_to(url_for("accounts.sign_in"))
+    services.start_session(services.reopen_space(account))
+    flash(_("Welcome back. Your space is open again, as you left it."), "success")
+    return redirect_to(url_for("core.home"))
+
+
+@bp.route("/me/close", methods=["GET", "POST"])
+@login_required
+def close_space():
+    user = current_user._get_current_object()
+    policy.require(user, "space.close", user)
+    if request.method == "GET":
+        return render("accounts/close.html")
+    return fresh_auth_required(_close)(user)
+
+
+def _close(user):
+    if request.form.get("confirm") != "yes":
+        return render("accounts/close.html", "accounts/_close_form.html", status=400,
+                      error=_("Tick the box to confirm that you want to close your space."),
+                      field="confirm")
+    services.close_space(user)
+    services.end_session()
+    # No longer signed in (a closed account is not active): her language is said explicitly,
+    # for this message and for the sign-in page that follows on this device.
+    session["language"] = user.language
+    with force_locale(user.language):
+        flash(_("Your space is closed. To open it again, sign in with your password or "
+                "passkey."), "success")
+    return redirect_to(url_for("accounts.sign_in"))
 
 
 # ---- Re-authentication -----------------------------------------------------------------
@@ -148,7 +203,8 @@ def reauth_verify():
 def _me_context(**extra) -> dict:
     zones = zone_choices(_locale(), current_user.timezone)
     return {"zones": zones, "themes": services.THEMES,
-            "can_export": policy.can(current_user, "space.export", current_user), **extra}
+            "can_export": policy.can(current_user, "space.export", current_user),
+            "can_close": policy.can(current_user, "space.close", current_user), **extra}
 
 
 def _me_saved(fragment: str, message: str, **marks):

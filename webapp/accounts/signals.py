@@ -18,3 +18,8 @@ signed_out_everywhere = _signals.signal("accounts.signed-out-everywhere")
 # zone changed: a listener moves what is kept in the person's zone (e.g. agenda reminders, so
 # "08:00" stays 08:00 where the patient now lives), and it commits with the setting.
 timezone_changed = _signals.signal("accounts.timezone-changed")
+
+# Sent by services.close_space(patient) AFTER its commit: the space is closed and policy already
+# refuses everyone; a listener cuts what is still live (e.g. the care circle tells the chat's
+# sockets of every person who had access to leave the patient's rooms).
+space_closed = _signals.signal("accounts.space-closed")

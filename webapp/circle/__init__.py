@@ -4,6 +4,9 @@ from flask import Blueprint
 bp = Blueprint("circle", __name__, url_prefix="/circle")
 
 from . import activity, export, home, routes  # noqa: E402,F401
+from .services import grants as _grants  # noqa: E402
+
+_grants.connect_signals()
 
 
 @bp.cli.command("sweep")

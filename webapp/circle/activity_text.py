@@ -70,6 +70,9 @@ def _special_cases() -> dict[tuple[str, str], tuple[str, str]]:
     """(action, object_type) whose general sentence would read wrong."""
     return {
         ("write", "message"): (_("You wrote %(what)s"), _("%(who)s wrote %(what)s")),
+        ("close", "space"): (_("You closed your space"), _("%(who)s closed the space")),
+        ("reopen", "space"): (_("You opened your space again"),
+                              _("%(who)s opened the space again")),
         ("accept", "invitation"): (_("You accepted an invitation"),
                                    _("%(who)s accepted your invitation")),
         ("decline", "request"): (_("You declined %(whom)s’s request for access"),

@@ -7,7 +7,16 @@ a 404, never a 403 that would confirm it exists.
 import secrets
 
 from tests.factories import PASSWORD
-from tests.security.matrix import ADMIN, NOT_FOUND, SIGN_IN, AnyOf, Route, expect
+from tests.security.matrix import (
+    ADMIN,
+    NOT_FOUND,
+    OTHER_PATIENT,
+    OWNER,
+    SIGN_IN,
+    AnyOf,
+    Route,
+    expect,
+)
 
 JSON = {"Accept": "application/json"}
 
@@ -59,6 +68,17 @@ ROUTES = {
     "accounts.reauth_verify": Route("POST", "/accounts/reauth/passkey", expect.signed_in(ok=410),
                                     json={"credential": {}}, headers=JSON),
     "accounts.me": Route("GET", "/accounts/me", expect.signed_in()),
+    # A patient closes their own space (a disposable one: closing signs them out, hence the
+    # sign-in page); nobody else has a space to close.
+    "accounts.close_space": [
+        Route("GET", "/accounts/me/close", expect.roles({OWNER, OTHER_PATIENT})),
+        Route("POST", "/accounts/me/close", expect.roles({OWNER, OTHER_PATIENT}, ok=SIGN_IN),
+              data={"confirm": "yes"}, disposable_actor=True),
+    ],
+    # Without the proof a right password or passkey for a closed space leaves in the session,
+    # both send everyone to the sign-in page.
+    "accounts.closed": Route("GET", "/accounts/closed", expect.public(ok=SIGN_IN)),
+    "accounts.reopen": Route("POST", "/accounts/reopen", expect.public(ok=SIGN_IN)),
     "accounts.settings": Route("POST", "/accounts/me/settings", expect.signed_in(), data={
         "display_name": "Matrix", "language": "en", "timezone": "Europe/Paris",
         "theme": "auto"}),

@@ -5,6 +5,7 @@
   passwords    hashing, checking, signing in and re-authenticating under the rate limit
   sessions     starting and ending a session; signing out of every device
   passkeys     naming and removing one's passkeys (the ceremonies: accounts/ceremony.py)
+  closing      a patient closes their space, and reopens it by signing in again
   invitations  single-use codes, created by an administrator or another domain, redeemed
                into a new account
 
@@ -18,9 +19,11 @@ surface.
 
 from __future__ import annotations
 
+from .closing import close_space, owner_to_reopen, remember_owner, reopen_space
 from .common import (
     MIN_PASSWORD,
     THEMES,
+    SpaceClosed,
     TooManyTries,
     Unauthorized,
     normalise_email,
@@ -64,7 +67,8 @@ from .people import create_user, update_settings, validate_timezone
 from .sessions import end_session, sign_out_everywhere, start_session
 
 __all__ = [
-    "cancel_invitation", "change_password", "check_new_account", "check_password",
+    "cancel_invitation", "change_password", "close_space", "owner_to_reopen",
+    "remember_owner", "reopen_space", "SpaceClosed", "check_new_account", "check_password",
     "confirm_with_password", "create_invitation", "create_user", "device_name", "end_session",
     "find_invitation", "format_code", "get_passkey", "hash_code", "invitation_by_id",
     "invite_by_admin", "join_with_password", "normalise_code", "normalise_email", "now",

@@ -32,6 +32,18 @@ class TooManyTries(UserError):
     status = 429
 
 
+class SpaceClosed(UserError):
+    """The right password or passkey, for a space its patient closed: they may reopen it."""
+
+    status = 403
+
+    def __init__(self, account):
+        from flask_babel import gettext as _
+
+        super().__init__(_("Your space is closed."))
+        self.account = account
+
+
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 
+from ... import policy
 from ...errors import Conflict, UserError
 from ...extensions import db
 from .. import fresh, throttle
@@ -16,6 +17,7 @@ from ..models import User
 from .common import (
     MAX_PASSWORD,
     MIN_PASSWORD,
+    SpaceClosed,
     TooManyTries,
     Unauthorized,
     lock_ways_in,
@@ -52,10 +54,16 @@ def _verify_password(user: User | None, password: str) -> bool:
     return user is not None and bool(user.password_hash)
 
 
-def check_password(email: str, password: str) -> User | None:
-    """The user whose password this is, or None. Same cost whether the account exists or not."""
+def _password_owner(email: str, password: str) -> User | None:
+    """The account whose password this is, active or not, or None. Same cost whether the
+    account exists or not."""
     user = db.session.scalar(db.select(User).filter_by(email=normalise_email(email)))
-    if not _verify_password(user, password) or not user.is_active:
+    return user if _verify_password(user, password) else None
+
+
+def _signed_in_as(user: User | None, password: str) -> User | None:
+    """`user` (whose password was just verified) if the account is active, else None."""
+    if user is None or not user.is_active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -63,12 +71,20 @@ def check_password(email: str, password: str) -> User | None:
     return user
 
 
+def check_password(email: str, password: str) -> User | None:
+    """The active user whose password this is, or None."""
+    return _signed_in_as(_password_owner(email, password), password)
+
+
 def sign_in_with_password(email: str, password: str) -> User:
     """Check a password under the rate limit (failures count per account and per IP)."""
     account = normalise_email(email)
     if throttle.blocked("sign-in", account):
         raise TooManyTries(_("Too many attempts. Please wait a minute and try again."))
-    user = check_password(account, password)
+    owner = _password_owner(account, password)
+    if owner is not None and not owner.is_active and policy.may_reopen(owner):
+        raise SpaceClosed(owner)  # the right password: the patient may reopen their space
+    user = _signed_in_as(owner, password)
     if user is None:
         throttle.record_failure("sign-in", account)
         raise Unauthorized(_("Wrong email or password."))

@@ -181,3 +181,23 @@ def sweep_expired(at: datetime | None = None) -> int:
     for patient_id, grantee_id in pairs:
         _emit_after_commit(patient_id, grantee_id)
     return len(pairs)
+
+
+def cut_live_access(patient: User, **_extra) -> int:
+    """accounts' space_closed: policy already refuses everyone the closed space; signal
+    access_changed for each person who had access to it, so their live connections are cut at
+    once too. The grants themselves are kept: reopening the space gives them back."""
+    grantees = set(db.session.scalars(
+        db.select(Grant.grantee_id).where(Grant.patient_id == patient.id)))
+    grantees |= set(db.session.scalars(
+        db.select(EmergencyAccess.professional_id)
+        .where(EmergencyAccess.patient_id == patient.id)))
+    for grantee_id in sorted(grantees):
+        _emit_after_commit(patient.id, grantee_id)
+    return len(grantees)
+
+
+def connect_signals() -> None:
+    from ...accounts.signals import space_closed
+
+    space_closed.connect(cut_live_access, weak=False)
