@@ -63,6 +63,12 @@ def may_reopen(account) -> bool:
             and getattr(account, "closed_at", None) is not None)
 
 
+def may_object(invitation) -> bool:
+    """Whoever holds a code to open a patient's space may refuse that space instead (the right
+    to object; outside `can()`: nobody is signed in). Other codes are simply not used."""
+    return invitation is not None and getattr(invitation, "role", None) == "patient"
+
+
 @rule("admin.invite")
 def _admin_invite(actor, subject) -> bool:
     return actor.is_admin

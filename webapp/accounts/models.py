@@ -155,6 +155,7 @@ class Invitation(db.Model):
     expires_at: Mapped[datetime]
     redeemed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]  # withdrawn by an administrator before it was used
+    objected_at: Mapped[datetime | None]  # the invited patient refused to have a space
     redeemed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

@@ -349,7 +349,10 @@ def invitations():
         invitation, code = services.invite_by_admin(
             current_user, role=form.get("role", ""), email=form.get("email") or None,
             profession=form.get("profession"), rpps=form.get("rpps"),
+            asked_since=form.get("asked_since") == "yes",
         )
+    except services.Objected as exc:
+        return _invitations_page(exc, form=form, objection=exc.objection)
     except UserError as exc:
         return _invitations_page(exc, form=form)
     return _invitations_page(created=invitation, code=code,
@@ -394,6 +397,24 @@ def join():
     services.start_session(user)
     flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")
     return redirect_to(url_for("core.home"))
+
+
+@bp.post("/join/object")
+def join_object():
+    """The right to object: the person a patient's space was to be opened for refuses it.
+    Asked once more on a page of its own (it works without JavaScript), then recorded."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    code = request.form.get("code", "")
+    try:
+        if request.form.get("confirm") == "yes":
+            services.object_to_space(code)
+            return render("accounts/objected.html")
+        invitation = services.objectable_invitation(code)
+    except UserError as exc:
+        return _form_error("accounts/join.html", "accounts/_join.html", exc,
+                           form=request.form, invitation=None)
+    return render("accounts/object.html", code=code, invitation=invitation)
 
 
 @bp.post("/join/passkey/options")

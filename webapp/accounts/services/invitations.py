@@ -62,12 +62,41 @@ def create_invitation(*, role: Role | str, created_by: User | None, email: str |
     return invitation, format_code(code)
 
 
+class Objected(Conflict):
+    """A patient code for someone who objected to having a space: the administrator confirms
+    first that the person has asked for one since."""
+
+    def __init__(self, objection: Invitation):
+        from flask_babel import format_date
+
+        super().__init__(_("This person objected to having a space on %(date)s. Create a code "
+                           "only if they have asked you for one since.",
+                           date=format_date(objection.objected_at, "long")), field="email")
+        self.objection = objection
+
+
+def objection_for(email: str | None) -> Invitation | None:
+    """The latest objection of the person with this email to having a space, if any."""
+    if not email:
+        return None
+    return db.session.scalar(
+        db.select(Invitation)
+        .where(Invitation.email == validate_email(email), Invitation.objected_at.is_not(None))
+        .order_by(Invitation.objected_at.desc()).limit(1))
+
+
 def invite_by_admin(admin: User, *, role: str, email: str | None = None,
-                    profession: str | None = None,
-                    rpps: str | None = None) -> tuple[Invitation, str]:
+                    profession: str | None = None, rpps: str | None = None,
+                    asked_since: bool = False) -> tuple[Invitation, str]:
+    """`asked_since`: the administrator confirms that a person who objected to having a space
+    has asked for one since (else their objection stands)."""
     policy.require(admin, "admin.invite")
     if role not in {r.value for r in Role}:
         raise UserError(_("Please choose a role from the list."), field="role")
+    if role == Role.PATIENT.value and not asked_since:
+        objection = objection_for(email)
+        if objection is not None:
+            raise Objected(objection)
     invitation, code = create_invitation(role=role, created_by=admin, email=email,
                                          profession=profession, rpps=rpps)
     db.session.commit()
@@ -94,7 +123,7 @@ def cancel_invitation(admin: User, invitation_id: int) -> Invitation:
     db.session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None),
-               Invitation.cancelled_at.is_(None))
+               Invitation.cancelled_at.is_(None), Invitation.objected_at.is_(None))
         .values(cancelled_at=now())
         .execution_options(synchronize_session=False)
     )
@@ -102,6 +131,9 @@ def cancel_invitation(admin: User, invitation_id: int) -> Invitation:
     if invitation.redeemed_at is not None:
         db.session.rollback()
         raise Conflict(_("This code has already been used: the account exists."))
+    if invitation.objected_at is not None:
+        db.session.rollback()
+        raise Conflict(_("The person refused this space: the code already works no more."))
     db.session.commit()
     return invitation
 
@@ -114,6 +146,9 @@ def _check_redeemable(invitation: Invitation | None) -> Invitation:
         raise Gone(_("This invitation code has already been used."), field="code")
     if invitation.cancelled_at is not None:
         raise Gone(_("This invitation code was cancelled. Ask for a new one."), field="code")
+    if invitation.objected_at is not None:
+        raise Gone(_("You refused this space: it was not opened. If you change your mind, ask "
+                     "for a new code."), field="code")
     if invitation.expires_at <= now():
         raise Gone(_("This invitation code has expired. Ask for a new one."), field="code")
     return invitation
@@ -152,7 +187,8 @@ def redeem_invitation(invitation: Invitation, *, display_name: str, email: str,
     taken = db.session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None),
-               Invitation.cancelled_at.is_(None), Invitation.expires_at > now())
+               Invitation.cancelled_at.is_(None), Invitation.objected_at.is_(None),
+               Invitation.expires_at > now())
         .values(redeemed_at=now())
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -173,6 +209,38 @@ def redeem_invitation(invitation: Invitation, *, display_name: str, email: str,
     db.session.refresh(invitation)
     invitation_redeemed.send(invitation, user=user)
     return user
+
+
+def objectable_invitation(code: str) -> Invitation:
+    """The invitation this code opens, if its holder may refuse it; else a clear UserError."""
+    invitation = find_invitation(code)
+    if not policy.may_object(invitation):
+        raise UserError(_("This code does not open a patient's space: if you do not want the "
+                          "account, simply do not use it."), field="code")
+    return invitation
+
+
+def object_to_space(code: str) -> Invitation:
+    """The invited person refuses the patient's space this code would open (the right to
+    object): the code works no more, and the objection stands against new codes for the same
+    email. Conditional, like a redemption: of an objection and a redemption racing for one
+    code, exactly one wins."""
+    invitation = objectable_invitation(code)
+    taken = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None),
+               Invitation.cancelled_at.is_(None), Invitation.objected_at.is_(None),
+               Invitation.expires_at > now())
+        .values(objected_at=now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        db.session.rollback()
+        raise Gone(_("This invitation code has already been used, was cancelled or has expired."),
+                   field="code")
+    db.session.commit()
+    db.session.refresh(invitation)
+    return invitation
 
 
 def join_with_password(code: str, *, display_name: str, email: str, password: str,
