@@ -132,6 +132,10 @@ def post_worker_init(worker):
     # The app is loaded by now (no --preload: in this worker, after gevent patched).
     if os.environ.get("HEALTHSPACE_GC_STATS"):
         record_gc_stats(os.environ["HEALTHSPACE_GC_STATS"])
+    if isinstance(worker.wsgi, Flask):
+        from webapp.warmup import warm_up
+
+        warm_up(worker.wsgi)  # before the freeze: what it builds is frozen with the rest
     manage_gc(worker)
     if isinstance(worker.wsgi, Flask):  # not for another app served with this file
         from webapp import checkpoint

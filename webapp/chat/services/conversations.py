@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ... import audit, crypto, policy
+from ... import audit, crypto, policy, warmup
 from ...accounts.models import User
 from ...errors import Forbidden, NotFound, UserError
 from ...extensions import db, socketio
@@ -78,6 +78,14 @@ def _event_query():
         .options(*_for_event())
         .where(Conversation.id == bindparam("conversation"))
     )
+
+
+@warmup.step
+def _compile_event_query() -> None:
+    """Every socket event's first statement, compiled before the worker serves (webapp/warmup):
+    ids no row has, so it reads nothing."""
+    db.session.execute(_event_query(), {"conversation": 0, "user": 0}).unique().first()
+    db.session.rollback()
 
 
 def get_conversation(user, conversation_id, action: str = "conversation.read") -> Conversation:
