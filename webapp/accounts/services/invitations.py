@@ -176,6 +176,22 @@ def check_new_account(invitation: Invitation, *, display_name: str, email: str) 
     return details
 
 
+def _use_up(invitation: Invitation, **mark) -> None:
+    """Mark a code used (redeemed or refused) by a conditional UPDATE: of two requests racing
+    for one code, exactly one gets it; the other is told it is gone."""
+    taken = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None),
+               Invitation.cancelled_at.is_(None), Invitation.objected_at.is_(None),
+               Invitation.expires_at > now())
+        .values(**mark)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise Gone(_("This invitation code has already been used, was cancelled or has expired."),
+                   field="code")
+
+
 def redeem_invitation(invitation: Invitation, *, display_name: str, email: str,
                       password: str | None = None, webauthn_handle: bytes | None = None,
                       language: str = "fr", timezone: str = "Europe/Paris") -> User:
@@ -184,17 +200,7 @@ def redeem_invitation(invitation: Invitation, *, display_name: str, email: str,
     The code is marked used by a conditional UPDATE, so two people racing with one code cannot
     both get an account.
     """
-    taken = db.session.execute(
-        update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None),
-               Invitation.cancelled_at.is_(None), Invitation.objected_at.is_(None),
-               Invitation.expires_at > now())
-        .values(redeemed_at=now())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        raise Gone(_("This invitation code has already been used, was cancelled or has expired."),
-                   field="code")
+    _use_up(invitation, redeemed_at=now())
     user = create_user(email=email, display_name=display_name, role=invitation.role,
                        password=password, profession=invitation.profession,
                        rpps=invitation.rpps, language=language, timezone=timezone,
@@ -226,18 +232,7 @@ def object_to_space(code: str) -> Invitation:
     email. Conditional, like a redemption: of an objection and a redemption racing for one
     code, exactly one wins."""
     invitation = objectable_invitation(code)
-    taken = db.session.execute(
-        update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.redeemed_at.is_(None),
-               Invitation.cancelled_at.is_(None), Invitation.objected_at.is_(None),
-               Invitation.expires_at > now())
-        .values(objected_at=now())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        db.session.rollback()
-        raise Gone(_("This invitation code has already been used, was cancelled or has expired."),
-                   field="code")
+    _use_up(invitation, objected_at=now())
     db.session.commit()
     db.session.refresh(invitation)
     return invitation
