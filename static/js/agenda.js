@@ -1,6 +1,7 @@
 // The agenda: form errors swapped in place, the reminder form's two modes, an appointment's
-// end following its start. Behaviour hangs on data- attributes and names (no inline script:
-// the CSP forbids it).
+// end following its start, a page that loads itself again when access to its patient
+// changes. Behaviour hangs on data- attributes and names (no inline script: the CSP forbids
+// it).
 (function () {
   "use strict";
 
@@ -54,6 +55,19 @@
     ends.value = new Date(now + length).toISOString().slice(0, 16);
   });
 
-  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  // Access to the patient changed (narrowed, revoked, ended, the space closed): a page showing
+  // that patient's agenda loads itself again, and shows what is allowed now. Form pages carry
+  // no patient mark and are left alone: what is typed stays, and saving says if it may not.
+  function watchAccess() {
+    if (!window.HSChat) return;
+    window.HSChat.on("access_changed", function (data) {
+      var view = document.querySelector("[data-agenda-patient]");
+      if (view && data && String(data.patient_id) === view.getAttribute("data-agenda-patient")) {
+        window.location.reload();
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); watchAccess(); });
   document.addEventListener("htmx:afterSettle", function (event) { init(event.target); });
 })();

@@ -36,7 +36,7 @@
       socket.on(name, function (arg) { fire(name, arg); });
     });
     ["new_message", "receipt", "typing", "closed", "list_changed", "unread_changed", "access_lost",
-     "members_changed"]
+     "members_changed", "access_changed"]
       .forEach(function (name) { socket.on(name, function (data) { fire(name, data); }); });
     socket.on("new_message", function (data) {
       if (String(data.author_id) !== me()) {

@@ -62,8 +62,12 @@ def test_revoking_cuts_the_open_socket_at_once(app, live):
     granted, jeanne_http, sock, conversation_id = live
     response = jeanne_http.post(f"/circle/grants/{granted.claire_grant}/revoke")
     assert response.status_code == 302
-    # Told at once, on her own room…
-    assert "access_lost" in _names(sock.get_received("/chat"))
+    # Told at once, on her own room: the conversations lost, and (for every page that shows
+    # the patient's data, the agenda's) whose access changed.
+    received = sock.get_received("/chat")
+    assert "access_lost" in _names(received)
+    assert {"patient_id": granted.jeanne.id} in [
+        p["args"][0] for p in received if p["name"] == "access_changed"]
     # …and the very next message of the patient's does not reach her.
     _post(app, granted.jeanne.id, conversation_id, "After")
     assert "new_message" not in _names(sock.get_received("/chat"))

@@ -173,5 +173,9 @@ def _on_access_changed(sender, patient_id=None, grantee_id=None, **extra):
         return
     try:
         services.withdraw_access(patient_id, grantee_id)
+        # Every signed-in page holds this socket: a page showing this patient's data (the
+        # agenda) loads itself again, and shows what policy allows now.
+        socketio.emit("access_changed", {"patient_id": patient_id},
+                      to=services.user_room(grantee_id), namespace=NS)
     except Exception:  # noqa: BLE001 - the grant change is committed; never undo it here
         log.exception("could not withdraw live access")
