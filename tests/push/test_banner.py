@@ -5,6 +5,7 @@ English and French."""
 from __future__ import annotations
 
 import re
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -104,7 +105,7 @@ def test_in_french(app, client, login, people):
         "link": ("/push/", "Activer les notifications"),
         "button": ("/push/banner/hide", "Plus tard"),
     }
-    assert 'aria-label="Plus tard\u202f: masquer ce message jusqu’à ma prochaine connexion"' in (
+    assert 'aria-label="Plus tard\u202f: masquer ce message pendant une semaine"' in (
         _home(client))
 
 
@@ -161,25 +162,39 @@ def test_not_on_the_notifications_page_nor_in_fragments(client, login, people):
     assert "<html" not in fragment and "banner" not in fragment
 
 
-def test_not_now_hides_it_until_the_next_sign_in(client, login, people):
+def test_not_now_hides_it_for_a_week_for_that_person_on_that_browser(client, login, people):
     login(client, people.nadia)
     assert _banner(_home(client)) is not None
     response = client.post("/push/banner/hide", headers=HX)
     assert response.status_code == 200 and response.get_data(as_text=True) == ""
+    cookie = client.get_cookie("hs_push_later")
+    assert cookie.http_only and cookie.max_age == 7 * 86400
     assert _banner(_home(client)) is None
     assert _banner(client.get("/chat/").get_data(as_text=True)) is None
+    # Signing in again the next morning does not bring it back…
     client.post("/accounts/sign-out")
     login(client, people.nadia)
+    assert _banner(_home(client)) is None
+    # …but it is hers: Jeanne, on the same tablet, is still told.
+    client.post("/accounts/sign-out")
+    login(client, people.jeanne)
     assert _banner(_home(client)) is not None
-    # Without JavaScript: the form sends the page it was on, and the person comes back there.
+    # A week later it is back.
+    client.post("/accounts/sign-out")
+    login(client, people.nadia)
+    client.set_cookie("hs_push_later", f"{people.nadia.id}:{int(time.time()) - 1}")
+    assert _banner(_home(client)) is not None
+
+
+def test_not_now_works_without_javascript_and_stays_on_the_site(client, login, people):
+    login(client, people.nadia)
+    # The form sends the page it was on, and the person comes back there.
     page = client.get("/home?from=push").get_data(as_text=True)
     assert '<input type="hidden" name="next" value="/home?from=push">' in page
     response = client.post("/push/banner/hide", data={"next": "/home?from=push"})
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/home?from=push")
     assert _banner(_home(client)) is None
-    client.post("/accounts/sign-out")
-    login(client, people.nadia)
     for elsewhere in ("https://evil.example/", "//evil.example", None):  # never off the site
         response = client.post("/push/banner/hide", data={"next": elsewhere} if elsewhere else {})
         assert response.headers["Location"].endswith("/home")
@@ -206,16 +221,16 @@ def _queries(app):
 
 
 def test_it_costs_one_query_per_page_and_none_once_hidden(app, people):
-    from webapp.push.routes import BANNER_HIDDEN_KEY, no_device_banner
+    from webapp.push.routes import BANNER_COOKIE, no_device_banner
 
     with app.test_request_context("/home"):
         user = db.session.get(User, people.nadia.id)
         with _queries(app) as statements:
             assert [banner.kind for banner in no_device_banner(user)] == ["push"]
         assert len(statements) == 1
-        from flask import session
-
-        session[BANNER_HIDDEN_KEY] = True
+    hidden = f"{BANNER_COOKIE}={people.nadia.id}:{int(time.time()) + 3600}"
+    with app.test_request_context("/home", headers={"Cookie": hidden}):
+        user = db.session.get(User, people.nadia.id)
         with _queries(app) as statements:
             assert no_device_banner(user) == []
         assert statements == []

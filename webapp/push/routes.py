@@ -8,7 +8,17 @@ old subscription's endpoint and secret, which only that browser and this server 
 
 from __future__ import annotations
 
-from flask import has_request_context, jsonify, redirect, request, session, url_for
+import time
+
+from flask import (
+    current_app,
+    has_request_context,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -137,9 +147,17 @@ def confirm_test():
 #
 # On the home page, for people who count on notifications (services.device_warning: a domain
 # registered what they would be notified of) and have no device that receives them. "Not now"
-# hides it until they sign out (the session); a device that receives them hides it for good.
+# hides it for a week for that person on that browser (a cookie: signing in again does not
+# bring it back the next morning, nor does a session that lasts months keep it away); a device
+# that receives them hides it for good.
 
-BANNER_HIDDEN_KEY = "push_banner_hidden"
+BANNER_COOKIE = "hs_push_later"  # "<user id>:<until, epoch seconds>"
+HIDE_DAYS = 7
+
+
+def _hidden_for(user) -> bool:
+    user_id, _sep, until = request.cookies.get(BANNER_COOKIE, "").partition(":")
+    return user_id == str(user.id) and until.isdigit() and int(until) > time.time()
 
 
 @banner_provider
@@ -147,7 +165,7 @@ def no_device_banner(user) -> list[Banner]:
     # On the home page only, where the day starts (on every page it took half a small phone's
     # screen in large text); one query at most, none for a fragment.
     if (not has_request_context() or wants_fragment() or request.endpoint != "core.home"
-            or session.get(BANNER_HIDDEN_KEY)):
+            or _hidden_for(user)):
         return []
     warning = services.device_warning(user)
     if warning is None:
@@ -160,15 +178,20 @@ def no_device_banner(user) -> list[Banner]:
                         "miss a message or a reminder."), _("Turn on notifications"))
     return [Banner("push", text, link=(url_for("push.settings"), link),
                    dismiss=(url_for("push.hide_banner"), _("Not now"),
-                            _("Not now: hide this message until I sign in again")))]
+                            _("Not now: hide this message for a week")))]
 
 
 @bp.post("/banner/hide")
 @login_required
 def hide_banner():
-    """ "Not now": no banner about devices until the person signs in again."""
+    """ "Not now": no banner about devices for a week, for this person on this browser."""
     policy.require(current_user, "account.manage_self", current_user)
-    session[BANNER_HIDDEN_KEY] = True
     if request.htmx:
-        return ""  # the banner is swapped for nothing
-    return redirect(safe_next(request.form.get("next")) or url_for("core.home"))
+        response = make_response("")  # the banner is swapped for nothing
+    else:
+        response = redirect(safe_next(request.form.get("next")) or url_for("core.home"))
+    seconds = HIDE_DAYS * 86400
+    response.set_cookie(BANNER_COOKIE, f"{current_user.id}:{int(time.time()) + seconds}",
+                        max_age=seconds, httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
