@@ -199,8 +199,10 @@ def _emergency(actor, patient) -> bool:
 
 
 @rule("circle.redeem_invitation")
-def _redeem(actor, subject) -> bool:
-    return actor.is_relative
+def _redeem(actor, patient) -> bool:
+    """A relative redeems a patient's invitation code (no patient given: relatives may, in
+    general); not once the patient closed their space."""
+    return actor.is_relative and (patient is None or _a_patient(patient))
 
 
 @rule("notice.read")

@@ -13,6 +13,7 @@ from tests.factories import PASSWORD
 from webapp import policy
 from webapp.accounts.models import User
 from webapp.audit import AccessEvent
+from webapp.errors import Gone
 from webapp.extensions import db
 
 CLOSE = {"confirm": "yes"}
@@ -225,3 +226,22 @@ def test_closing_asks_for_a_recent_sign_in_check(app, client, login, space):
     assert response.status_code == 302
     assert "/accounts/reauth" in response.headers["Location"]
     assert _account(app, space.jeanne.id).active
+
+
+def test_an_invitation_to_a_closed_space_no_longer_works(app, client, login, space, make_user):
+    from webapp.circle import services as circle
+    from webapp.circle.models import Grant
+
+    with app.app_context():
+        _row, code = circle.create_invitation(db.session.get(User, space.jeanne.id), "Paul",
+                                              "agenda", None)
+    login(client, space.jeanne)
+    client.post("/accounts/me/close", data=CLOSE)
+    paul = make_user("relative", display_name="Paul Martin")
+    with app.app_context():
+        with pytest.raises(Gone) as refused:
+            circle.accept_invitation(db.session.get(User, paul.id), code)
+        assert "no longer works" in refused.value.message
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(Grant.id))
+                                 .where(Grant.grantee_id == paul.id)) == 0

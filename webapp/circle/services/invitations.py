@@ -106,6 +106,8 @@ def accept_invitation(relative: User, code: str) -> Grant:
     patient = invitation.patient
     if relative.id == patient.id:
         raise UserError(_("You cannot invite yourself."))
+    if not policy.can(relative, "circle.redeem_invitation", patient):  # the space was closed
+        raise Gone(_("This invitation no longer works. Ask the person who gave it to you."))
     # Spend the code with a guarded UPDATE: of two simultaneous redemptions only one wins.
     spent = db.session.execute(
         db.update(Invitation)
