@@ -108,7 +108,9 @@ def test_the_remaining_members_are_told_live(app, login, circle, conversation):
             return [(e["name"], e["args"][0]) for e in sio.get_received(NS)]
 
         assert ("members_changed", {"conversation_id": conversation}) in names(relative)
-        assert names(nurse) == [("access_lost", {"conversation_ids": [conversation]})]
+        # The conversations she lost, and whose access changed (for her other open pages).
+        assert names(nurse) == [("access_lost", {"conversation_ids": [conversation]}),
+                                ("access_changed", {"patient_id": circle.patient.id})]
         assert names(stranger) == []
     finally:
         for sio in (relative, nurse, stranger):
