@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import assert_accessible, sign_in_with_password
 from tests.e2e.helpers import (
     notifications_when,
     register_subscription,
@@ -169,8 +169,7 @@ def test_patient_adds_an_appointment_on_a_phone(page):
     page.get_by_role("button", name="Ajouter à l’agenda").click()
     page.wait_for_url("**/agenda/appointments/*")
     expect(page.get_by_role("heading", level=1)).to_have_text("Ophtalmologue")
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
     page.goto("/agenda/")
     expect(page.locator("#agenda-days")).to_contain_text("Ophtalmologue")
 
@@ -180,8 +179,7 @@ def test_patient_accepts_the_nurses_proposal_and_browses_the_month(page):
     page.goto("/agenda/")
     page.get_by_role("link", name="Soins infirmiers à domicile").first.click()
     expect(page.get_by_text("Proposé, en attente de réponse")).to_be_visible()
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
     page.get_by_role("button", name="Accepter").click()
     expect(page.get_by_text("Proposé, en attente de réponse")).to_be_hidden()
     # Accepting is saying she will be there: she is not asked a second time.
@@ -191,8 +189,7 @@ def test_patient_accepts_the_nurses_proposal_and_browses_the_month(page):
     title = page.locator("#month-title").inner_text()
     page.get_by_role("link", name="Mois suivant", exact=False).click()
     expect(page.locator("#month-title")).not_to_have_text(title)
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
 
 
 def test_relative_watches_and_reminder_form_is_accessible(page):
@@ -204,8 +201,7 @@ def test_relative_watches_and_reminder_form_is_accessible(page):
     page.select_option("#delay", "30")
     page.get_by_role("button", name="Modifier mon alerte").click()
     expect(page.get_by_text("Claire Martin — alerté(e) après 30 min")).to_be_visible()
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
     page.goto("/agenda/reminders/new")
     page.get_by_label("Règle iCalendar (avancé)").check()
     expect(page.locator("#rrule")).to_be_visible()
@@ -214,8 +210,7 @@ def test_relative_watches_and_reminder_form_is_accessible(page):
     page.get_by_role("button", name="Ajouter le rappel").click()
     expect(page.get_by_role("alert")).to_have_text(
         "Un rappel ne peut pas se répéter chaque seconde ni chaque minute.")
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
 
 
 def test_relative_is_reminded_of_an_appointment_too_and_can_stop(page):
@@ -228,8 +223,7 @@ def test_relative_is_reminded_of_an_appointment_too_and_can_stop(page):
     expect(page.locator("#appointment [role=status]")).to_have_text(
         "Vous ne recevrez plus les rappels de ce rendez-vous.")
     expect(page.locator("#appointment .facts")).not_to_contain_text("Claire Martin")
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
     page.get_by_role("button", name="Me le rappeler aussi").click()
     expect(page.locator("#appointment [role=status]")).to_have_text(
         "Vous recevrez aussi les rappels de ce rendez-vous.")
@@ -252,8 +246,7 @@ def test_patient_undoes_a_taken_tapped_by_mistake(page):
     mark.get_by_role("button", name=taken).click()
     expect(mark).to_contain_text("Pris à")
     expect(mark.get_by_role("button", name=undo)).to_be_focused()
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
     mark.get_by_role("button", name=undo).click()
     expect(mark).to_contain_text("Plus noté comme pris.")
     expect(mark.get_by_role("button", name=taken)).to_be_focused()

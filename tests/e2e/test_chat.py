@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import PHONE, assert_accessible, sign_in_with_password
 from tests.e2e.helpers import revoke_as_patient
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
@@ -71,11 +71,9 @@ def test_live_conversation_between_patient_and_nurse(two_phones):
     assert jeanne.locator("#message-list .msg", has_text="Envoyé hors connexion").count() == 1
 
     # Accessibility of both chat screens at the phone size.
-    violations = axe_violations(jeanne)
-    assert violations == [], format_violations(violations)
+    assert_accessible(jeanne)
     jeanne.goto("/chat/")
-    violations = axe_violations(jeanne)
-    assert violations == [], format_violations(violations)
+    assert_accessible(jeanne)
 
 
 def test_composer_refuses_over_long_text_and_counts(page):

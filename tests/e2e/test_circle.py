@@ -9,34 +9,29 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import assert_accessible, sign_in_with_password
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
 DAUGHTER_EMAIL = "sophie.martin@example.test"
-
-
-def _no_violations(page) -> None:
-    violations = axe_violations(page)
-    assert not violations, f"{page.url}\n{format_violations(violations)}"
 
 
 def test_invite_join_act_for_narrow_and_see_the_activity(live_server, page, phone):
     # Jeanne invites her daughter, with the summary among the scopes.
     sign_in_with_password(page, *JEANNE)
     page.goto("/circle/")
-    _no_violations(page)
+    assert_accessible(page)
     page.fill("#invite-label", "Sophie")
     page.check("#invite-summary")
     page.click("#circle-invite button[type=submit]")
     code = page.locator("#invitation-code").inner_text().strip()
     assert re.fullmatch(r"[A-Z0-9]{5}-[A-Z0-9]{5}", code)
     assert page.locator("img.qr").is_visible()
-    _no_violations(page)
+    assert_accessible(page)
 
     # Her daughter, on her own phone, joins with the code and creates her account.
     daughter = phone(live_server.url)
     daughter.goto("/circle/join")
-    _no_violations(daughter)
+    assert_accessible(daughter)
     daughter.fill("#join-code", code.lower())  # typed casually: still the code
     daughter.fill("#join-name", "Sophie Martin")
     daughter.fill("#join-email", DAUGHTER_EMAIL)
@@ -45,7 +40,7 @@ def test_invite_join_act_for_narrow_and_see_the_activity(live_server, page, phon
     daughter.wait_for_url("**/circle/")
     banner = daughter.locator("#banners .banner--acting")
     assert banner.inner_text() == "Acting for Jeanne Martin"
-    _no_violations(daughter)
+    assert_accessible(daughter)
 
     # She acts for her mother: opens her summary (recorded in Jeanne's history).
     daughter.click("#patient-{} a:has-text('Health summary')".format(
@@ -75,7 +70,7 @@ def test_invite_join_act_for_narrow_and_see_the_activity(live_server, page, phon
     assert rows.count() == 1
     assert "Sophie Martin" in rows.first.inner_text()
     assert rows.first.get_attribute("data-action") == "read"
-    _no_violations(page)
+    assert_accessible(page)
     page.select_option("#f-kind", "messages")  # swapped in by htmx, no reload
     page.wait_for_selector("#activity-rows li[data-kind=summary]", state="detached")
     assert page.locator("#activity-rows li[data-kind]:not([data-kind=messages])").count() == 0
@@ -92,14 +87,14 @@ def test_directory_and_relative_view_pass_axe(page):
     page.fill("#directory-q", "nurse")
     page.wait_for_selector("#directory-results li")
     assert "Nadia Benali" in page.locator("#directory-results").inner_text()
-    _no_violations(page)
+    assert_accessible(page)
     page.goto("/circle/activity")
-    _no_violations(page)
+    assert_accessible(page)
     page.context.clear_cookies()
     sign_in_with_password(page, "claire@demo.healthspace.test", "claire-demo-2026")
     page.goto("/circle/")
     assert "Jeanne Martin" in page.locator("#banners .banner--acting").inner_text()
-    _no_violations(page)
+    assert_accessible(page)
 
 
 def test_copy_buttons_put_the_code_and_the_link_on_the_clipboard(live_server, context, page):
@@ -131,7 +126,7 @@ def test_copy_buttons_put_the_code_and_the_link_on_the_clipboard(live_server, co
     assert _clipboard_becomes(page, link)  # the status already says "Copié": read the clipboard
     expect(status).to_have_text("Copié")
     assert page.evaluate("window.written") == [code, link]
-    _no_violations(page)
+    assert_accessible(page)
 
 
 def _clipboard_becomes(page, text: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import assert_accessible, sign_in_with_password
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
 CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
@@ -37,8 +37,7 @@ def test_jeanne_closes_her_space_and_opens_it_again(page, phone, live_server):
     page.click("#password-form button[type=submit]")
     page.wait_for_url("**/accounts/closed")
     assert page.locator("h1").inner_text() == "Votre espace est fermé"
-    violations = axe_violations(page)
-    assert not violations, format_violations(violations)
+    assert_accessible(page)
     page.click("#reopen-space")
     page.wait_for_url("**/home")
     assert "de nouveau ouvert" in page.locator(".flash").first.inner_text()

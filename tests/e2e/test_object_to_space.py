@@ -3,7 +3,7 @@ it from the join page; the administrator sees the refusal."""
 
 from __future__ import annotations
 
-from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import assert_accessible, sign_in_with_password
 
 ADMIN = ("admin@demo.healthspace.test", "admin-demo-2026")
 
@@ -21,12 +21,10 @@ def test_marcel_refuses_the_space_opened_for_him(page, phone, live_server):
     marcel.click("#object-start")
     marcel.wait_for_url("**/accounts/join/object")
     assert marcel.locator("h1").inner_text() == "Refuser mon espace\u202f?"
-    violations = axe_violations(marcel)
-    assert not violations, format_violations(violations)
+    assert_accessible(marcel)
     marcel.click("#object-confirm")
     marcel.locator("h1", has_text="Votre refus est enregistré").wait_for()
-    violations = axe_violations(marcel)
-    assert not violations, format_violations(violations)
+    assert_accessible(marcel)
 
     marcel.goto(f"/accounts/join?code={code}")
     assert "Vous avez refusé cet espace" in marcel.locator("#join").inner_text()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import assert_accessible, sign_in_with_password
 
 JEANNE = ("jeanne@demo.healthspace.test", "jeanne-demo-2026")
 
@@ -23,11 +23,6 @@ def authenticator(context, page):
     }})
     yield cdp, added["authenticatorId"]
     cdp.send("WebAuthn.disable")
-
-
-def _no_violations(page):
-    violations = axe_violations(page)
-    assert not violations, format_violations(violations)
 
 
 def _register_a_passkey(page, name="Test phone"):
@@ -48,7 +43,7 @@ def test_register_sign_out_and_sign_in_with_the_passkey(page, authenticator):
     sign_in_with_password(page, *JEANNE)
     page.click("nav.tabbar a[href='/accounts/me']")
     page.wait_for_url("**/accounts/me")
-    _no_violations(page)
+    assert_accessible(page)
 
     page.fill("#new-passkey-name", "Test phone")
     page.click("#add-passkey [data-passkey-start]")
@@ -63,7 +58,7 @@ def test_register_sign_out_and_sign_in_with_the_passkey(page, authenticator):
     page.wait_for_url("**/accounts/sign-in")
     button = page.locator("#passkey-sign-in [data-passkey-start]")
     assert button.is_visible()
-    _no_violations(page)
+    assert_accessible(page)
     button.click()  # no email typed: a discoverable credential
     page.wait_for_url("**/home")
     assert "Jeanne Martin" in page.locator("h1").inner_text()
@@ -149,7 +144,7 @@ def test_rename_then_remove_with_confirmation(page, authenticator):
     item.locator("a[href$='/remove']").click()
     page.wait_for_url(re.compile(r".*/accounts/me/passkeys/\d+/remove$"))
     assert "Kitchen tablet" in page.locator("h1").inner_text()
-    _no_violations(page)
+    assert_accessible(page)
     page.click("#confirm-remove")
     page.locator("#flashes .flash--success", has_text="Kitchen tablet").wait_for()
     assert page.locator("#passkeys input[value='Kitchen tablet']").count() == 0
@@ -179,7 +174,7 @@ def test_a_browser_without_passkeys_is_told_to_use_a_password(context, page):
 
 def test_account_pages_pass_axe(page, authenticator):
     page.goto("/accounts/join")
-    _no_violations(page)
+    assert_accessible(page)
     sign_in_with_password(page, "admin@demo.healthspace.test", "admin-demo-2026")
     page.goto("/accounts/invitations")
     page.select_option("#role", "professional")
@@ -188,9 +183,9 @@ def test_account_pages_pass_axe(page, authenticator):
     page.click("#invitation-form button[type=submit]")
     code = page.locator("#new-code").inner_text()
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", code)
-    _no_violations(page)
+    assert_accessible(page)
     page.goto("/accounts/reauth?next=/accounts/me")
-    _no_violations(page)
+    assert_accessible(page)
     page.goto("/accounts/me")
     page.click("#sign-out")
     page.wait_for_url("**/accounts/sign-in")
@@ -198,7 +193,7 @@ def test_account_pages_pass_axe(page, authenticator):
     # The invited midwife joins with a passkey.
     page.goto(f"/accounts/join?code={code}")
     assert "Midwife" in page.locator("#join").inner_text()
-    _no_violations(page)
+    assert_accessible(page)
     page.fill("#display_name", "Sophie Sage-femme")
     page.fill("#join-email", "sophie@example.test")
     page.click("#join-passkey [data-passkey-start]")

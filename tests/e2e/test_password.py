@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import assert_accessible, sign_in_with_password
 
 CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
 
@@ -62,8 +62,7 @@ def test_wrong_passwords_then_the_rate_limit(page):
         assert page.input_value("#email") == "jeanne@demo.healthspace.test"
         # The focus is in the password field, to type it again.
         assert _focus_reaches(page, "password") == "password"
-    violations = axe_violations(page)
-    assert not violations, format_violations(violations)
+    assert_accessible(page)
 
     # The sixth try, even with the right password, waits.
     page.fill("#password", "jeanne-demo-2026")

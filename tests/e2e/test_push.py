@@ -18,7 +18,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import axe_violations, format_violations, sign_in_with_password
+from tests.e2e.conftest import assert_accessible, sign_in_with_password
 from tests.e2e.helpers import (
     notifications_when,
     register_subscription,
@@ -65,8 +65,7 @@ def test_settings_page_is_reachable_from_me_and_accessible(notifying_page):
     # Permission granted, no subscription yet: the switch offers to turn notifications on.
     expect(page.get_by_role("button", name="Turn on notifications")).to_be_visible()
     expect(page.get_by_text("Checking whether this browser")).to_be_hidden()
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
 
 
 def test_turning_on_without_a_push_service_says_so(notifying_page):
@@ -97,8 +96,7 @@ def test_not_yet_asked_and_blocked_permission_are_explained(page, live_server):
                             )).to_be_visible()
     expect(page.get_by_text("Allow them in the browser’s site settings")).to_be_visible()
     expect(page.get_by_role("button", name="Turn on notifications")).to_be_hidden()
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
 
 
 def _deny_notifications(page, live_server) -> None:
@@ -132,8 +130,7 @@ def test_each_message_shows_once_whatever_is_tapped(page, live_server):
         text = main.inner_text()
         assert (text.count(blocked), text.count(no_device), text.count(turn_on_first)) == \
             (1, 1, 1), text
-    violations = axe_violations(page)
-    assert violations == [], format_violations(violations)
+    assert_accessible(page)
 
 
 def test_push_reaches_the_service_worker_and_its_action_posts_back(live_server, notifying_page,
