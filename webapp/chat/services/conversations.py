@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from functools import cache
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, or_, select
@@ -81,11 +82,12 @@ def _event_query():
 
 
 @warmup.step
-def _compile_event_query() -> None:
-    """Every socket event's first statement, compiled before the worker serves (webapp/warmup):
-    ids no row has, so it reads nothing."""
+def _prepare_socket_events() -> None:
+    """Compiled before the worker serves (webapp/warmup): every socket event's first statement
+    (ids no row has, so it reads nothing) and the message fragment they render."""
     db.session.execute(_event_query(), {"conversation": 0, "user": 0}).unique().first()
     db.session.rollback()
+    current_app.jinja_env.get_template("chat/_message.html")
 
 
 def get_conversation(user, conversation_id, action: str = "conversation.read") -> Conversation:
