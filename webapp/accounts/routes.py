@@ -130,15 +130,20 @@ def close_space():
     user = current_user._get_current_object()
     policy.require(user, "space.close", user)
     if request.method == "GET":
-        return render("accounts/close.html")
+        return _close_page(user)
     return fresh_auth_required(_close)(user)
+
+
+def _close_page(user, **context):
+    """The page, or its form alone for HTMX; it offers the download when policy allows it."""
+    return render("accounts/close.html", "accounts/_close_form.html",
+                  can_export=policy.can(user, "space.export", user), **context)
 
 
 def _close(user):
     if request.form.get("confirm") != "yes":
-        return render("accounts/close.html", "accounts/_close_form.html", status=400,
-                      error=_("Tick the box to confirm that you want to close your space."),
-                      field="confirm")
+        return _close_page(user, status=400, field="confirm",
+                           error=_("Tick the box to confirm that you want to close your space."))
     services.close_space(user)
     services.end_session()
     # No longer signed in (a closed account is not active): her language is said explicitly,
