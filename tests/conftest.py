@@ -15,6 +15,10 @@ from tests import factories
 from tests.push.push_endpoint import push_endpoint  # noqa: F401 -- fixture for every domain
 
 os.environ.setdefault("HEALTHSPACE_ENV", "test")
+# Hundreds of sign-ins: at the standard Argon2 cost they took a third of the suite's time.
+# Servers the tests start inherit it; tests/accounts/test_password_hashing.py checks the
+# standard profile and that "light" is refused outside tests.
+os.environ.setdefault("PASSWORD_HASHING", "light")
 
 
 def _fresh_postgres(url: str) -> None:

@@ -15,9 +15,9 @@ _counter = itertools.count(1)
 
 @lru_cache(maxsize=1)
 def _password_hash() -> str:
-    from argon2 import PasswordHasher
+    from webapp.accounts.services.passwords import hasher
 
-    return PasswordHasher().hash(PASSWORD)
+    return hasher().hash(PASSWORD)
 
 
 def user(role: str = "patient", **fields) -> User:

@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_module.from_environment())
     if config:
         app.config.update(config)
+    config_module.check_settings(app.config)
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS",
         config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),

@@ -79,6 +79,8 @@ def from_environment() -> dict:
         # Passkey ceremonies per address (every start writes a challenge row; a sign-in page
         # with passkey autofill starts one on each visit).
         "PASSKEY_CEREMONIES_PER_ADDRESS": _rate("PASSKEY_CEREMONIES_PER_ADDRESS", "120 per minute"),
+        # Argon2 costs: "standard", or "light" for the test suite only (check_settings).
+        "PASSWORD_HASHING": env.get("PASSWORD_HASHING", "standard"),
         "FRESH_AUTH_SECONDS": int(env.get("FRESH_AUTH_SECONDS", "600")),
         "RUN_REMINDER_WORKER": _bool("RUN_REMINDER_WORKER", False),
         # The care circle's expiry sweep as a task of the web process (`make run` sets it).
@@ -107,6 +109,18 @@ def from_environment() -> dict:
         # default, which would send them uncompressed to gzip-only clients.
         "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
     }
+
+
+def check_settings(config) -> None:
+    """Refuse settings that must never reach people: light password hashing outside tests."""
+    hashing = config["PASSWORD_HASHING"]
+    if hashing not in ("standard", "light"):
+        raise RuntimeError(f'PASSWORD_HASHING="{hashing}": use "standard" (or "light" in tests)')
+    if hashing == "light" and not (config.get("TESTING") or config["ENV_NAME"] == "test"):
+        raise RuntimeError(
+            'PASSWORD_HASHING="light" makes passwords cheap to guess: it is for the test suite'
+            " (HEALTHSPACE_ENV=test) only"
+        )
 
 
 def engine_options(database_uri: str) -> dict:

@@ -62,9 +62,8 @@ def main(argv: list[str]) -> None:
 def _circle() -> dict:
     import secrets
 
-    from argon2 import PasswordHasher
-
     from webapp.accounts import services as accounts
+    from webapp.accounts.services.passwords import hasher
     from webapp.chat import services as chat
     from webapp.circle import services as circle
     from webapp.extensions import db
@@ -88,7 +87,7 @@ def _circle() -> dict:
             language="en",
             **extra,
         )
-        user.password_hash = PasswordHasher().hash(password)
+        user.password_hash = hasher().hash(password)
         people[key] = user
     db.session.commit()
     circle.grant(people["patient"], people["relative"], "messages", None)

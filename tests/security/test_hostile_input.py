@@ -528,28 +528,10 @@ def scenarios(app):
     def get(domain: str) -> m.Scenario:
         if domain not in built:
             built[domain] = m.build_scenario(app)
-            _cheap_password_hashes(app, built[domain])
         return built[domain]
 
     yield get
     _wipe(app)
-
-
-def _cheap_password_hashes(app, scenario: m.Scenario) -> None:
-    """The same password under a cheap Argon2 hash: re-authentication checks the actor's
-    password on every try (~0.2 s with the factories' hash), and its cost is not what this
-    file tests. Done after build_scenario's real sign-in."""
-    from argon2 import PasswordHasher
-
-    from tests.factories import PASSWORD
-    from webapp.accounts.models import User
-    from webapp.extensions import db
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-    with app.app_context():
-        ids = [user.id for user in scenario.users.values() if user is not None]
-        db.session.execute(db.update(User).where(User.id.in_(ids)).values(password_hash=cheap))
-        db.session.commit()
 
 
 def primary_keys(app) -> dict[str, set]:
