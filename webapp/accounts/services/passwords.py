@@ -3,7 +3,7 @@ signing in and re-authenticating under the rate limit, changing and removing."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,7 +36,7 @@ HASHING_PROFILES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hasher_for(profile: str) -> PasswordHasher:
     return PasswordHasher(**HASHING_PROFILES[profile])
 
@@ -46,7 +46,7 @@ def hasher() -> PasswordHasher:
     return _hasher_for(current_app.config["PASSWORD_HASHING"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _dummy_hash(profile: str) -> str:
     """Verified against when the account does not exist or has no password, so the answer
     takes as long either way. Made on first use, not at import: hashing costs ~0.15 s."""
