@@ -387,7 +387,7 @@ def sign_in_cookie(app, user) -> str:
 
 def session_cookie(app, user) -> str:
     """The session cookie the real `start_session` produces for this user, without paying a
-    password hash per role (argon2 costs ~0.4 s here). The owner still signs in for real."""
+    password check per role. The owner still signs in for real."""
     from flask import session
 
     from webapp.accounts import services as accounts

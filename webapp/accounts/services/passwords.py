@@ -28,7 +28,7 @@ from .common import (
 # Argon2id costs. "standard" is argon2-cffi's default, RFC 9106's low-memory profile (3 passes
 # over 64 MiB, 4 lanes): 0.15-0.3 s a check here, which is the point. "light" (1 pass, 1 MiB)
 # exists for the test suite alone, where hundreds of sign-ins would otherwise spend minutes
-# hashing; config.check_password_hashing() refuses it anywhere but a test run. Hashes carry
+# hashing; config.check_settings() refuses it anywhere but a test run. Hashes carry
 # their own parameters, and a sign-in re-hashes one made under other costs.
 HASHING_PROFILES = {
     "standard": {},
