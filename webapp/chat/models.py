@@ -124,7 +124,16 @@ class Message(db.Model):
 
     @property
     def body(self) -> str:
+        # A message just written keeps the text it was sealed from (see opened_as): the
+        # fragment sent to its members does not open what this process sealed a moment ago.
+        opened = self.__dict__.get("_opened")
+        if opened is not None:
+            return opened
         return crypto.open_text(self.body_sealed, self.body_aad(self.client_id))
+
+    def opened_as(self, text: str) -> None:
+        """Remember the plaintext of body_sealed, for this object's life in the session."""
+        self.__dict__["_opened"] = text
 
 
 class QuickReply(db.Model):

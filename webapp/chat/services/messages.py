@@ -94,6 +94,11 @@ def post_message(
             body_sealed=crypto.seal(body, Message.body_aad(client_id)),
             created_at=at,
         )
+        # What the fragment reads, already at hand: no opening again, no loading the
+        # author (the session has them, but the lazy loader's look-up is not free).
+        message.opened_as(body)
+        set_committed_value(message, "author", author)
+        set_committed_value(message, "on_behalf_of", on_behalf_of)
     except IntegrityError:
         # A retry, or another request with the same client id that won the race.
         db.session.rollback()
