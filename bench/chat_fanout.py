@@ -4,7 +4,7 @@ send to receipt by every other member. Then the same load on a bare python-socke
 ceiling of the stack), then idle connections and the worker's memory. Prints JSON.
 
     .venv/bin/python bench/chat_fanout.py [--clients 1000] [--rate 100] [--seconds 30]
-                                          [--idle 2000] [--rounds 5] [--database URL]
+                                          [--idle 2000] [--rounds 5] [--database URL] [--keep]
 
 Server: gunicorn -k gevent -w 1 -c gunicorn.conf.py (GC frozen after start-up, see there).
 Clients: python-socketio AsyncClient (aiohttp) in this process, on the same 2 cores.
@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import gc
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -221,6 +223,7 @@ async def run_load(
     # pause every client for ~100 ms and be counted as the server's latency.
     gc.collect()
     gc.freeze()
+    probe = start_probe()
     cpu_start = cpu_seconds() if cpu_seconds else None
     gc_start = gc_stats() if gc_stats else None
     counter = 0
@@ -259,6 +262,7 @@ async def run_load(
     while received < expected and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
     cpu_end = cpu_seconds() if cpu_seconds else None
+    machine = stop_probe(probe, t_start)
     await asyncio.sleep(1.2)  # the worker writes its collector figures every second
     gc_end = gc_stats() if gc_stats else None
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
@@ -289,11 +293,36 @@ async def run_load(
         # When the slowest deliveries were sent (seconds into the run) and how long they took:
         # stalls of the whole worker show as one instant shared by many deliveries.
         "slowest": [[round(s - t_start, 2), round((r - s) * 1000, 1)] for s, r in slowest],
+        # The same run seen from an idle process (bench/stall_probe.py): when the machine
+        # itself stopped everything, and for how long. A stall in "slowest" at the same
+        # instant is the machine's, not the server's.
+        "machine_stalls": machine,
     }
 
 
 # The figures of each round kept in "rounds" (the median round's are given in full).
 ROUND_FIGURES = ("p50_ms", "p99_ms", "max_ms", "lost", "send_errors", "worker_cpu_ms_per_message")
+
+
+def start_probe() -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "stall_probe.py")], stdout=subprocess.PIPE
+    )
+
+
+def stop_probe(probe: subprocess.Popen, t_start: float) -> dict:
+    """The probe's late wake-ups, in seconds into the run, and the worst of them."""
+    probe.terminate()
+    try:
+        out, _ = probe.communicate(timeout=5)
+        figures = json.loads(out)
+    except (subprocess.TimeoutExpired, ValueError):
+        probe.kill()
+        return {"max_late_ms": None, "over_20ms": []}
+    return {
+        "max_late_ms": figures["max_late_ms"],
+        "over_20ms": [[round(at - t_start, 2), late] for at, late in figures["stalls"]][:10],
+    }
 
 
 def read_gc_stats(path: Path) -> dict | None:
@@ -361,9 +390,17 @@ def main() -> None:
         help="an empty database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/<fresh db>"
         " (default: DATABASE_URL, else a new SQLite file)",
     )
+    parser.add_argument(
+        "--keep", action="store_true",
+        help="keep the instance folder (database, servers' logs) and print where it is",
+    )
     args = parser.parse_args()
 
     instance = Path(tempfile.mkdtemp(prefix="hs-bench-fanout-"))
+    if args.keep:
+        print(f"instance folder: {instance}", file=sys.stderr)
+    else:
+        atexit.register(shutil.rmtree, instance, True)
     database_url = args.database or f"sqlite:///{instance / 'bench.db'}"
     users = max(args.clients, args.idle)
     data = prepare(instance, database_url, users, args.group)
@@ -478,6 +515,9 @@ def main() -> None:
             "bare": {k: b.get(k) for k in ROUND_FIGURES},
             **({"app_gc": a["worker_gc"]} if "worker_gc" in a else {}),
             "app_slowest": a["slowest"][:3],
+            "app_machine_stalls": a["machine_stalls"],
+            "bare_slowest": b["slowest"][:3],
+            "bare_machine_stalls": b["machine_stalls"],
         }
         for (a, b), r in zip(rounds, ratios, strict=True)
     ]
