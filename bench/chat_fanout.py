@@ -224,6 +224,8 @@ async def run_load(
     gc.collect()
     gc.freeze()
     probe = start_probe()
+    own_stalls: list[list[float]] = []
+    watcher = asyncio.create_task(watch_loop(own_stalls))
     cpu_start = cpu_seconds() if cpu_seconds else None
     gc_start = gc_stats() if gc_stats else None
     counter = 0
@@ -263,6 +265,7 @@ async def run_load(
         await asyncio.sleep(0.1)
     cpu_end = cpu_seconds() if cpu_seconds else None
     machine = stop_probe(probe, t_start)
+    watcher.cancel()
     await asyncio.sleep(1.2)  # the worker writes its collector figures every second
     gc_end = gc_stats() if gc_stats else None
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
@@ -297,11 +300,24 @@ async def run_load(
         # itself stopped everything, and for how long. A stall in "slowest" at the same
         # instant is the machine's, not the server's.
         "machine_stalls": machine,
+        # And from this process's own event loop, which receives every delivery: a stall
+        # here delays the deliveries as measured without the server being slow.
+        "client_stalls": [[round(at - t_start, 2), late] for at, late in own_stalls][:10],
     }
 
 
 # The figures of each round kept in "rounds" (the median round's are given in full).
 ROUND_FIGURES = ("p50_ms", "p99_ms", "max_ms", "lost", "send_errors", "worker_cpu_ms_per_message")
+
+
+async def watch_loop(stalls: list, tick: float = 0.002, late_ms: float = 20) -> None:
+    """Note when this process's event loop wakes up more than `late_ms` late."""
+    while True:
+        before = time.perf_counter()
+        await asyncio.sleep(tick)
+        late = (time.perf_counter() - before - tick) * 1000
+        if late > late_ms:
+            stalls.append([before, round(late, 1)])
 
 
 def start_probe() -> subprocess.Popen:
@@ -447,6 +463,9 @@ def main() -> None:
         "--worker-connections",
         "10000",
         "--no-control-socket",
+        # As gunicorn.conf.py does for the app: the heartbeat file in memory, never waiting
+        # for the disk.
+        *(["--worker-tmp-dir", "/dev/shm"] if os.path.isdir("/dev/shm") else []),
         "-b",
         f"localhost:{bare_port}",
         "bench.bare_socketio:app",
@@ -518,6 +537,7 @@ def main() -> None:
             "app_machine_stalls": a["machine_stalls"],
             "bare_slowest": b["slowest"][:3],
             "bare_machine_stalls": b["machine_stalls"],
+            "client_stalls": {"app": a["client_stalls"], "bare": b["client_stalls"]},
         }
         for (a, b), r in zip(rounds, ratios, strict=True)
     ]
