@@ -35,10 +35,11 @@ graceful_timeout = 10
 control_socket_disable = True
 accesslog = None
 # The worker tells the master it is alive by touching a file about once a second, from the
-# loop that serves every socket. On a disk-backed file system that touch waits whenever the
-# file system's journal is being written (SQLite's checkpoints, other programs): measured
-# here, stalls of the whole worker of 0.2 to 1 s in about one fan-out round in five. In
-# memory it never waits. WORKER_TMP_DIR overrides; unset and no /dev/shm: gunicorn's default.
+# loop that serves every socket. gunicorn warns that on a disk-backed file system the touch
+# may block the worker; a file operation in that loop did stall every socket here for up to
+# 1 s while the journal was busy with SQLite's writes (the figures writer below, since moved
+# to a thread). In memory it never waits. WORKER_TMP_DIR overrides; unset and no /dev/shm:
+# gunicorn's default.
 worker_tmp_dir = os.environ.get("WORKER_TMP_DIR") or (
     "/dev/shm" if os.path.isdir("/dev/shm") else None
 )

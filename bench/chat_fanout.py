@@ -454,6 +454,9 @@ def main() -> None:
 
     bare_port = free_port()
     bare_url = f"http://localhost:{bare_port}"
+    # Started in the project's folder, the relay's gunicorn reads ./gunicorn.conf.py as well
+    # (gunicorn's default): the same collector management, heartbeat file and GC figures;
+    # its post_worker_init leaves out what is the app's (warm-up, SQLite checkpoints).
     bare_command = [
         gunicorn,
         "-k",
@@ -463,9 +466,6 @@ def main() -> None:
         "--worker-connections",
         "10000",
         "--no-control-socket",
-        # As gunicorn.conf.py does for the app: the heartbeat file in memory, never waiting
-        # for the disk.
-        *(["--worker-tmp-dir", "/dev/shm"] if os.path.isdir("/dev/shm") else []),
         "-b",
         f"localhost:{bare_port}",
         "bench.bare_socketio:app",

@@ -30,6 +30,34 @@ def test_post_message_seals_the_body(app_ctx, circle, conversation):
     assert _conv(conversation).subject == "Dressing change"
 
 
+def test_the_fragment_of_a_message_just_sent_opens_nothing_and_reads_nothing(
+    app_ctx, circle, conversation, monkeypatch
+):
+    """Rendered before every delivery: from the text just sealed and the accounts at hand."""
+    from sqlalchemy import event
+
+    from webapp import crypto
+
+    conv = _conv(conversation)
+    message, _ = services.post_message(
+        get(circle.relative), conv, "Maman <b>va</b> bien", client_id()
+    )
+    opened, statements = [], []
+    monkeypatch.setattr(crypto, "open_text", lambda *args: opened.append(args) or "?")
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        html = services.render_message(message, conv, "en|Europe/Paris")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert "Maman &lt;b&gt;va&lt;/b&gt; bien" in html
+    assert "Written by Claire Martin for Jeanne Martin" in html
+    assert opened == [] and statements == []
+    # Read back in another session, the same message is opened from its ciphertext as always.
+    db.session.expunge_all()
+    assert db.session.get(Message, message.id).body == "?" and len(opened) == 1
+
+
 def test_retry_with_same_client_id_stores_once(app_ctx, circle, conversation):
     cid = client_id()
     first, created1 = services.post_message(get(circle.nurse), _conv(conversation), "Hello", cid)
