@@ -49,6 +49,14 @@ class LiveServer:
         self.process: subprocess.Popen | None = None
         self.log = self.instance / f"server-{self.port}.log"
 
+    def under_gunicorn(self) -> LiveServer:
+        """Serve as production does: gunicorn's gevent worker with gunicorn.conf.py."""
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        self.env["SOCKETIO_ASYNC_MODE"] = "gevent"
+        self.command = [gunicorn, "-c", "gunicorn.conf.py", "-b", f"localhost:{self.port}",
+                        "wsgi:app"]
+        return self
+
     def flask(self, *args: str) -> str:
         result = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=self.env,
                                 capture_output=True, text=True, timeout=120)

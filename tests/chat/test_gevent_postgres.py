@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -55,20 +53,9 @@ def _waiting_on_a_lock(engine) -> bool:
 
 
 def test_gevent_worker_on_postgresql_delivers_and_cooperates(tmp_path, fresh_database):
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
     server = LiveServer(
-        tmp_path / "gevent-pg",
-        database_url=fresh_database,
-        extra_env={"SOCKETIO_ASYNC_MODE": "gevent", "REDIS_URL": ""},
-    )
-    server.command = [
-        gunicorn,
-        "-c",
-        "gunicorn.conf.py",
-        "-b",
-        f"localhost:{server.port}",
-        "wsgi:app",
-    ]
+        tmp_path / "gevent-pg", database_url=fresh_database, extra_env={"REDIS_URL": ""}
+    ).under_gunicorn()
     data = setup(server, "circle")  # migrates the fresh database, makes a care circle
     conv = data["conversation"]
     server.start()

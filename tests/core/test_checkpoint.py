@@ -59,10 +59,7 @@ def test_a_serving_process_checkpoints_off_the_commit_path(app, make_user):
 def test_the_gevent_worker_copies_messages_into_the_database_file(tmp_path):
     """The production shape on SQLite: the checkpoint runs on the gevent hub's thread pool,
     and the worker keeps delivering meanwhile."""
-    server = LiveServer(tmp_path / "gevent-sqlite", extra_env={"SOCKETIO_ASYNC_MODE": "gevent"})
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    server.command = [gunicorn, "-c", "gunicorn.conf.py", "-b", f"localhost:{server.port}",
-                      "wsgi:app"]
+    server = LiveServer(tmp_path / "gevent-sqlite").under_gunicorn()
     data = setup(server, "circle")
     database = checkpoint.database_path(server.database_url)
     server.start()

@@ -50,12 +50,8 @@ def test_worker_tmp_dir_can_be_chosen(monkeypatch, tmp_path):
 def test_the_worker_writes_its_collector_figures_each_second(tmp_path):
     stats = tmp_path / "gc.json"
     server = LiveServer(
-        tmp_path / "instance",
-        extra_env={"SOCKETIO_ASYNC_MODE": "gevent", "HEALTHSPACE_GC_STATS": str(stats)},
-    )
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    server.command = [gunicorn, "-c", "gunicorn.conf.py", "-b", f"localhost:{server.port}",
-                      "wsgi:app"]
+        tmp_path / "instance", extra_env={"HEALTHSPACE_GC_STATS": str(stats)}
+    ).under_gunicorn()
     server.prepare(seed=False)
     server.start()
 
