@@ -16,8 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.request import urlopen
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_FILE = "live.db"
@@ -27,6 +29,7 @@ DATABASE_FILE = "live.db"
 PER_SERVER = {"HEALTHSPACE_INSTANCE", "DATABASE_URL", "WEBAUTHN_ORIGIN", "PORT",
               "PYTEST_CURRENT_TEST"}
 _prepared: dict[tuple, Path] = {}
+DEMO_ZONE = ZoneInfo("Europe/Paris")  # the demo agenda's days ("in 3 days") are counted there
 
 
 def free_port() -> int:
@@ -82,11 +85,13 @@ class LiveServer:
         processes less each time, about 4 s."""
         if self.database_url != f"sqlite:///{self.instance / DATABASE_FILE}":
             return self._migrate(seed)
-        key = (seed, tuple(sorted((k, v) for k, v in self.env.items() if k not in PER_SERVER)))
+        settings = tuple(sorted((k, v) for k, v in self.env.items() if k not in PER_SERVER))
+        # A run that crosses midnight seeds again: the demo's dates are relative to its day.
+        key = (seed, datetime.now(DEMO_ZONE).date(), settings)
         if key not in _prepared:
             folder = Path(tempfile.mkdtemp(prefix="healthspace-prepared-"))
             atexit.register(shutil.rmtree, folder, True)
-            LiveServer(folder, extra_env={k: v for k, v in key[1]})._migrate(seed)
+            LiveServer(folder, extra_env=dict(settings))._migrate(seed)
             # The last connection to close folds the log back into the file: one file to copy.
             database = sqlite3.connect(folder / DATABASE_FILE)
             database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
