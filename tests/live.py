@@ -46,6 +46,7 @@ class LiveServer:
         self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
         self.database_url = database_url or f"sqlite:///{self.instance / DATABASE_FILE}"
+        self.own_database = database_url is None  # a database given is shared, or not SQLite
         self.command = command
         self.env = {
             **os.environ,
@@ -83,7 +84,7 @@ class LiveServer:
         of the test run does it in a folder kept for the run, and every server after it with
         the same settings copies that folder (database, secrets, keyring): two `flask`
         processes less each time, about 4 s."""
-        if self.database_url != f"sqlite:///{self.instance / DATABASE_FILE}":
+        if not self.own_database:
             return self._migrate(seed)
         settings = tuple(sorted((k, v) for k, v in self.env.items() if k not in PER_SERVER))
         # A run that crosses midnight seeds again: the demo's dates are relative to its day.
