@@ -32,6 +32,19 @@ _prepared: dict[tuple, Path] = {}
 DEMO_ZONE = ZoneInfo("Europe/Paris")  # the demo agenda's days ("in 3 days") are counted there
 
 
+def wait_until(condition, seconds: float, tick=None) -> bool:
+    """Whether `condition()` became true within `seconds` (polled every 0.1 s; `tick()`
+    called between two looks)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if tick:
+            tick()
+        time.sleep(0.1)
+    return condition()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

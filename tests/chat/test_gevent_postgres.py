@@ -16,8 +16,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from tests.chat.test_live import NS, connected, setup, wait_until
-from tests.live import LiveServer
+from tests.chat.test_live import NS, connected, setup
+from tests.live import LiveServer, wait_until
 
 pytestmark = pytest.mark.postgres
 

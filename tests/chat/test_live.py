@@ -19,7 +19,7 @@ import pytest
 import requests
 import socketio
 
-from tests.live import ROOT, LiveServer
+from tests.live import ROOT, LiveServer, wait_until
 
 NS = "/chat"
 UA = "healthspace-live-test/1.0"
@@ -138,17 +138,6 @@ def connected(data: dict, *who: tuple[LiveServer, str]):
     finally:
         for member in members:
             member.close()
-
-
-def wait_until(condition, seconds: float, tick=None) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        if tick:
-            tick()
-        time.sleep(0.1)
-    return condition()
 
 
 def test_sigkill_mid_stream_loses_and_duplicates_nothing(tmp_path):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.chat.test_live import connected, setup, wait_until
-from tests.live import LiveServer
+from tests.chat.test_live import connected, setup
+from tests.live import LiveServer, wait_until
 from webapp import checkpoint
 from webapp.extensions import db
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chat.test_live import wait_until
-from tests.live import LiveServer
+from tests.live import LiveServer, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = str(ROOT / "gunicorn.conf.py")
