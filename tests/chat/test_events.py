@@ -258,6 +258,24 @@ def test_revoked_relative_stops_receiving_at_once(app, connect, circle, conversa
     assert reply["ok"] is False and reply["status"] == 403
 
 
+def test_a_message_asks_the_circle_for_the_senders_grant_once(app, connect, circle, conversation):
+    """May read, may write (for the patient, for a relative), the history's "acting as": one
+    look-up of the grant in force per event, not one per question."""
+    from tests.circle.test_grant_memo import grant_queries
+
+    senders = {"nurse": connect(circle.nurse), "relative": connect(circle.relative)}
+    for name, sio in senders.items():
+        with app.app_context(), grant_queries() as seen:
+            ack = sio.emit(
+                "send_message",
+                {"conversation_id": conversation, "client_id": client_id(), "body": name},
+                namespace=NS,
+                callback=True,
+            )
+        assert ack["ok"], ack
+        assert len(seen) == 1, (name, seen)
+
+
 def test_push_goes_to_members_without_a_live_connection(
     app, connect, circle, conversation, push_endpoint
 ):

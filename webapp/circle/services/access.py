@@ -4,10 +4,12 @@ patients a person reaches and acts for. Data questions only; policy decides."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from flask import has_request_context, session
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, event, or_
+from sqlalchemy.orm import Session
 
 from ... import policy
 from ...accounts.models import User
@@ -29,14 +31,69 @@ def _active_clause(at: datetime):
 
 
 def active_grant(patient_id: int, grantee_id: int) -> Grant | None:
-    """The grantee's grant from this patient if it is in force now (professional not blocked)."""
-    grant = db.session.scalar(
-        db.select(Grant).where(Grant.patient_id == patient_id, Grant.grantee_id == grantee_id,
-                               _active_clause(now()))
+    """The grantee's grant from this patient if it is in force now (professional not blocked).
+
+    One socket event asks it up to three times for the same pair (may read, may write, the
+    access history's "acting as"): the answer is kept for the rest of the transaction, and
+    forgotten as soon as it ends or the session writes anything (the listeners below)."""
+    orm = db.session
+    if orm.new or orm.dirty or orm.deleted:
+        # Unsaved changes (a grant ended a moment ago, perhaps): the query below flushes
+        # them first, and its answer is the one to give.
+        _forget(orm)
+        return _query_active_grant(patient_id, grantee_id)
+    known = orm.info.setdefault(_GRANTS, {})
+    key = (patient_id, grantee_id)
+    if key not in known:
+        known[key] = _query_active_grant(patient_id, grantee_id)
+    return known[key]
+
+
+_GRANTS = "circle.active_grants"  # session.info: {(patient id, grantee id): Grant | None}
+
+
+@cache
+def _active_grant_statement():
+    # Built once; the grant and a block of the same pair in one query (both are unique per
+    # pair, so at most one row).
+    return (
+        db.select(Grant, Block.id)
+        .outerjoin(Block, and_(Block.patient_id == Grant.patient_id,
+                               Block.professional_id == Grant.grantee_id))
+        .where(Grant.patient_id == bindparam("patient"),
+               Grant.grantee_id == bindparam("grantee"),
+               _active_clause(bindparam("at")))
     )
-    if grant is None or is_blocked(patient_id, grantee_id):
+
+
+def _query_active_grant(patient_id: int, grantee_id: int) -> Grant | None:
+    row = db.session.execute(
+        _active_grant_statement(), {"patient": patient_id, "grantee": grantee_id, "at": now()}
+    ).first()
+    if row is None or row[1] is not None:
         return None
-    return grant
+    return row[0]
+
+
+def _forget(session) -> None:
+    session.info.pop(_GRANTS, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_after_flush(session, _flush_context) -> None:
+    _forget(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_transaction(session, _transaction) -> None:
+    _forget(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_before_writing(state) -> None:
+    # An UPDATE or DELETE through the session (no flush involved): forget before it runs.
+    if not state.is_select:
+        _forget(state.session)
 
 
 def active_grants(pairs) -> dict[tuple[int, int], Grant]:

@@ -1,0 +1,92 @@
+"""The grant in force is asked once per transaction (a socket event asks policy up to three
+times for the same pair), and never answered from memory once something could have changed it:
+a write through the session, unsaved changes, the end of the transaction."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import event, update
+
+from tests.circle.conftest import get
+from webapp import policy
+from webapp.circle import services
+from webapp.circle.models import Block, Grant
+from webapp.extensions import db
+
+
+@contextmanager
+def grant_queries():
+    """The statements that read circle_grants while the block runs."""
+    seen: list[str] = []
+
+    def spy(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "circle_grants" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", spy)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", spy)
+
+
+def test_asked_once_per_transaction(app_ctx, granted):
+    jeanne, nadia = get(granted.jeanne), get(granted.nadia)
+    with grant_queries() as seen:
+        assert policy.can(nadia, "messages.read", jeanne)
+        assert policy.can(nadia, "messages.write", jeanne)
+        assert services.active_grant(jeanne.id, nadia.id).id == granted.nadia_grant
+    assert len(seen) == 1
+    db.session.commit()
+    with grant_queries() as seen:
+        assert policy.can(nadia, "messages.read", jeanne)
+    assert len(seen) == 1  # a new transaction asks again
+
+
+def test_a_revocation_is_seen_by_the_very_next_question(app_ctx, granted):
+    jeanne, nadia = get(granted.jeanne), get(granted.nadia)
+    assert policy.can(nadia, "messages.write", jeanne)
+    services.revoke_grant(jeanne, granted.nadia_grant)
+    assert not policy.can(nadia, "messages.write", jeanne)
+
+
+def test_unsaved_and_flushed_changes_are_seen(app_ctx, granted):
+    jeanne, claire = get(granted.jeanne), get(granted.claire)
+    assert policy.can(claire, "agenda.read", jeanne)
+    grant = db.session.get(Grant, granted.claire_grant)
+    grant.ends_at = services.now() - timedelta(minutes=1)  # pending in the session
+    assert not policy.can(claire, "agenda.read", jeanne)
+    db.session.flush()
+    assert not policy.can(claire, "agenda.read", jeanne)
+    grant.ends_at = None
+    db.session.flush()
+    assert policy.can(claire, "agenda.read", jeanne)
+
+
+def test_a_write_through_the_session_is_seen(app_ctx, granted):
+    jeanne, nadia = get(granted.jeanne), get(granted.nadia)
+    assert policy.can(nadia, "documents.read", jeanne)
+    db.session.execute(update(Grant).where(Grant.id == granted.nadia_grant)
+                       .values(revoked_at=services.now()))
+    assert not policy.can(nadia, "documents.read", jeanne)
+    assert not policy.can(nadia, "messages.read", jeanne)
+
+
+def test_a_block_is_seen(app_ctx, granted):
+    jeanne, nadia = get(granted.jeanne), get(granted.nadia)
+    assert policy.can(nadia, "messages.read", jeanne)
+    db.session.add(Block(patient_id=jeanne.id, professional_id=nadia.id,
+                         created_at=services.now()))
+    assert not policy.can(nadia, "messages.read", jeanne)
+
+
+def test_a_change_committed_elsewhere_is_seen_by_the_next_transaction(app_ctx, granted):
+    jeanne, nadia = get(granted.jeanne), get(granted.nadia)
+    assert policy.can(nadia, "messages.read", jeanne)
+    with db.engine.begin() as other:  # another request or process
+        other.execute(update(Grant).where(Grant.id == granted.nadia_grant)
+                      .values(revoked_at=services.now()))
+    db.session.commit()  # this one's transaction ends (an event ends with it)
+    assert not policy.can(get(granted.nadia), "messages.read", get(granted.jeanne))
