@@ -5,6 +5,7 @@ ceiling of the stack), then idle connections and the worker's memory. Prints JSO
 
     .venv/bin/python bench/chat_fanout.py [--clients 1000] [--rate 100] [--seconds 30]
                                           [--idle 2000] [--rounds 5] [--database URL] [--keep]
+                                          [--kind professional|care]
 
 Server: gunicorn -k gevent -w 1 -c gunicorn.conf.py (GC frozen after start-up, see there).
 Clients: python-socketio AsyncClient (aiohttp) in this process, on the same 2 cores.
@@ -42,7 +43,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(instance: Path, database_url: str, users: int, group: int) -> dict:
+# --kind care: each conversation is a patient's, with (for a group of 5) two relatives and two
+# professionals holding a "messages" grant: every event then asks the circle for the sender's
+# grant, and every message of someone else than the patient goes to their access history.
+CARE_ROLES = ("patient", "relative", "relative", "professional", "professional")
+
+
+def _role(index: int, group: int, kind: str) -> str:
+    if kind != "care":
+        return "professional"
+    return CARE_ROLES[min(index % group, len(CARE_ROLES) - 1)]
+
+
+def prepare(instance: Path, database_url: str, users: int, group: int,
+            kind: str = "professional") -> dict:
     """Users, conversations of `group` and one signed session cookie per user."""
     os.environ["HEALTHSPACE_INSTANCE"] = str(instance)
     from flask import session
@@ -54,6 +68,7 @@ def prepare(instance: Path, database_url: str, users: int, group: int) -> dict:
     from webapp.accounts.models import User
     from webapp.chat import services
     from webapp.chat.models import Conversation, ConversationMember
+    from webapp.circle.models import Grant
     from webapp.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_DIR": str(instance)})
@@ -65,9 +80,10 @@ def prepare(instance: Path, database_url: str, users: int, group: int) -> dict:
                 {
                     "email": f"pro{i}@bench.test",
                     "display_name": f"Pro {i}",
-                    "role": "professional",
-                    "profession": "Nurse",
-                    "rpps": f"{i + 1:011d}",
+                    "role": _role(i, group, kind),
+                    **({"profession": "Nurse", "rpps": f"{i + 1:011d}"}
+                       if _role(i, group, kind) == "professional"
+                       else {"profession": None, "rpps": None}),
                     "language": "en",
                     "timezone": "Europe/Paris",
                     "large_text": False,
@@ -85,8 +101,15 @@ def prepare(instance: Path, database_url: str, users: int, group: int) -> dict:
         at = services.now()
         for start in range(0, len(ids) - group + 1, group):
             members = ids[start : start + group]
+            patient = members[0] if kind == "care" else None
+            if patient is not None:
+                db.session.add_all(
+                    Grant(patient_id=patient, grantee_id=u, scopes="messages", created_at=at)
+                    for u in members[1:]
+                )
             conv = Conversation(
-                kind="professional",
+                kind=kind,
+                patient_id=patient,
                 created_by_id=members[0],
                 created_at=at,
                 last_activity_at=at,
@@ -397,6 +420,11 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=2000)
     parser.add_argument("--group", type=int, default=5)
     parser.add_argument(
+        "--kind", choices=("professional", "care"), default="professional",
+        help="conversations between professionals (default), or a patient's care conversations"
+        " (patient, 2 relatives, 2 professionals: grants asked, access history written)",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=5,
         help="app and bare runs, alternated (a 30 s p99 moves by +-20%% between runs)",
     )
@@ -419,7 +447,7 @@ def main() -> None:
         atexit.register(shutil.rmtree, instance, True)
     database_url = args.database or f"sqlite:///{instance / 'bench.db'}"
     users = max(args.clients, args.idle)
-    data = prepare(instance, database_url, users, args.group)
+    data = prepare(instance, database_url, users, args.group, args.kind)
     port = free_port()
     url = f"http://localhost:{port}"
     env = {
@@ -439,6 +467,7 @@ def main() -> None:
         "database": database_url.split(":")[0],
         "clients": args.clients,
         "group": args.group,
+        "conversations": args.kind,
         "offered_rate": args.rate,
         "seconds": args.seconds,
     }
