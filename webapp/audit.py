@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from .accounts.models import User
 from .extensions import db
+from .rows import insert_row
 
 # object_type -> kind of data shown on the Activity page (the scope it belongs to).
 KINDS = {
@@ -140,7 +141,8 @@ def acting_as(actor: User, patient_id: int, emergency: bool) -> str:
 
 def record(actor: User, patient, action: str, object_type: str, object_id=None,
            on_behalf_of=None, *, emergency: bool | None = None) -> AccessEvent | None:
-    """Add one history row to the current transaction (the caller commits).
+    """Add one history row to the current transaction (the caller commits). Written at once
+    with a plain INSERT (webapp/rows.py): every message of a care conversation records one.
 
     `patient` is a User or a user id. Returns the row, or None for the patient's own reads.
     `emergency` defaults to "the actor reaches this patient only through emergency access".
@@ -150,7 +152,8 @@ def record(actor: User, patient, action: str, object_type: str, object_id=None,
         return None
     if emergency is None:
         emergency = actor.id != patient_id and _through_emergency(actor, patient_id)
-    row = AccessEvent(
+    return insert_row(
+        AccessEvent,
         at=_now(),
         patient_id=patient_id,
         actor_id=actor.id,
@@ -164,8 +167,6 @@ def record(actor: User, patient, action: str, object_type: str, object_id=None,
         device=device_kind(_current_user_agent()),
         emergency=bool(emergency),
     )
-    db.session.add(row)
-    return row
 
 
 def _through_emergency(actor: User, patient_id: int) -> bool:

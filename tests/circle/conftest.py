@@ -24,6 +24,17 @@ def give(patient, grantee, scopes: str, ends_at=None):
     return row.id
 
 
+def record_at(when, actor, patient, action, object_type, object_id=None, **kw):
+    """audit.record as if it happened at `when` (UTC): the history is append-only, so a row's
+    time is set by the clock it reads, never changed afterwards."""
+    from unittest.mock import patch
+
+    from webapp import audit
+
+    with patch.object(audit, "_now", lambda: when):
+        return audit.record(actor, patient, action, object_type, object_id, **kw)
+
+
 def count(model) -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(model))
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.circle.conftest import count, get
+from tests.circle.conftest import count, get, record_at
 from webapp import audit
 from webapp.circle import services
 from webapp.extensions import db
@@ -124,8 +124,8 @@ def test_every_action_has_a_sentence_for_you_and_for_someone_else(app, language,
                                              ("fr", "lun. 5 janv. 2026, 07:24")])
 def test_times_are_24_hour_in_the_users_zone(app, client, login, granted, language, shown):
     with app.app_context():
-        row = audit.record(get(granted.claire), get(granted.jeanne), "read", "agenda")
-        row.at = datetime(2026, 1, 5, 6, 24, 43)  # UTC; 07:24 in Paris
+        record_at(datetime(2026, 1, 5, 6, 24, 43),  # UTC; 07:24 in Paris
+                  get(granted.claire), get(granted.jeanne), "read", "agenda")
         db.session.commit()
     _speak(app, granted.jeanne, language)
     login(client, granted.jeanne)
@@ -141,9 +141,7 @@ def _reads(actor, patient, start: datetime, times: int, step=timedelta(seconds=3
            object_type="agenda", object_id=None):
     rows = []
     for i in range(times):
-        row = audit.record(actor, patient, "read", object_type, object_id)
-        row.at = start + i * step
-        rows.append(row)
+        rows.append(record_at(start + i * step, actor, patient, "read", object_type, object_id))
     return rows
 
 
@@ -154,10 +152,10 @@ def test_the_same_read_repeated_within_minutes_is_one_line(app, granted):
         _reads(claire, jeanne, start, 5)                          # 5 in 2 minutes: one line
         _reads(nadia, jeanne, start + timedelta(minutes=3), 2)    # someone else: their own line
         _reads(claire, jeanne, start + timedelta(minutes=4), 3)   # Claire again: a new run
-        write = audit.record(claire, jeanne, "write", "appointment", 3)
-        write.at = start + timedelta(minutes=5, seconds=20)
-        again = audit.record(claire, jeanne, "write", "appointment", 3)
-        again.at = start + timedelta(minutes=5, seconds=40)        # writes are never folded
+        record_at(start + timedelta(minutes=5, seconds=20), claire, jeanne, "write",
+                  "appointment", 3)
+        record_at(start + timedelta(minutes=5, seconds=40), claire, jeanne, "write",
+                  "appointment", 3)                               # writes are never folded
         _reads(claire, jeanne, start + timedelta(minutes=6), 2, object_type="appointment",
                object_id=3)
         _reads(claire, jeanne, start + timedelta(minutes=7), 2, object_type="appointment",

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.circle.conftest import count, get, give
+from tests.circle.conftest import count, get, give, record_at
 from webapp import audit
 from webapp.accounts.models import User
 from webapp.circle import services
@@ -196,10 +196,9 @@ def test_activity_filters_and_keyset_paging(app, client, granted, login):
         start = services.now() - timedelta(days=60)
         for i in range(45):
             who = claire if i % 3 else nadia
-            row = audit.record(who, jeanne, "read", "message" if i % 2 else "appointment", i)
-            row.at = start + timedelta(hours=i)  # distinct, ordered times
-        old = audit.record(claire, jeanne, "read", "document", 99)
-        old.at = services.now() - timedelta(days=400)
+            record_at(start + timedelta(hours=i),  # distinct, ordered times
+                      who, jeanne, "read", "message" if i % 2 else "appointment", i)
+        record_at(services.now() - timedelta(days=400), claire, jeanne, "read", "document", 99)
         audit.record(jeanne, jeanne, "grant", "grant", 1)
         db.session.commit()
     login(client, granted.jeanne)

@@ -13,15 +13,16 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ... import audit, crypto, policy
 from ...accounts.models import User
 from ...errors import Conflict, Forbidden, UserError
 from ...extensions import db, socketio
+from ...rows import insert_row
 from ..models import Conversation, ConversationMember, Message
 from .common import (
     NAMESPACE,
@@ -86,7 +87,8 @@ def post_message(
         raise
     at = now()
     try:
-        message = _insert_message(
+        message = insert_row(
+            Message,
             conversation_id=conversation.id,
             author_id=author.id,
             on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
@@ -114,16 +116,15 @@ def post_message(
     return message, True
 
 
-# The hot path of every message writes with plain statements: the ORM's unit of work (change
-# tracking, ordering of dependent rows) cost more than the database itself here, for three
-# rows whose shape is always the same. The objects already loaded are brought up to date
-# as if they had been read back, so the fragment and the acknowledgement see the new state.
+# The hot path of every message writes with plain statements (the message itself and its
+# access-history line through webapp/rows.py): the ORM's unit of work (change tracking,
+# ordering of dependent rows) cost more than the database itself here, for rows whose shape
+# is always the same. The objects already loaded are brought up to date as if they had been
+# read back, so the fragment and the acknowledgement see the new state.
 
 
-_messages = Message.__table__
 _conversations = Conversation.__table__
 _members = ConversationMember.__table__
-_INSERT_MESSAGE = insert(_messages)
 _SET_LAST_MESSAGE = (
     update(_conversations)
     .where(_conversations.c.id == bindparam("conversation"))
@@ -134,15 +135,6 @@ _SET_OWN_MARKS = (
     .where(_members.c.id == bindparam("member"))
     .values(last_read_id=bindparam("message"), last_delivered_id=bindparam("message"))
 )
-
-
-def _insert_message(**values) -> Message:
-    """INSERT one message and return it as a persistent object of the session, no SELECT."""
-    result = db.session.connection().execute(_INSERT_MESSAGE, values)
-    message = Message(id=result.inserted_primary_key[0], **values)
-    make_transient_to_detached(message)
-    db.session.add(message)
-    return message
 
 
 def _record_sent(conversation: Conversation, mine, message_id: int, at: datetime) -> None:

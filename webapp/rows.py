@@ -1,0 +1,31 @@
+"""One row written with a plain INSERT, then kept in the session as if it had been read back.
+
+For the writes on the hot path of every message (the message, its access-history line): the
+ORM's unit of work (change tracking, ordering dependent rows at flush) costs more than the
+database itself for a single row whose shape is always the same. The row is part of the
+current transaction like any other write: the caller commits, a rollback removes it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import insert
+from sqlalchemy.orm import make_transient_to_detached
+
+from .extensions import db
+
+
+@cache
+def _insert(table):
+    return insert(table)
+
+
+def insert_row(model, **values):
+    """INSERT one `model` row now (no SELECT) and return it as a persistent object of the
+    session, its id set; columns left to the server (defaults) load when first read."""
+    result = db.session.connection().execute(_insert(model.__table__), values)
+    row = model(id=result.inserted_primary_key[0], **values)
+    make_transient_to_detached(row)
+    db.session.add(row)
+    return row
