@@ -16,7 +16,6 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ... import audit, crypto, policy, warmup
 from ...accounts.models import User
-from ...circle import services as circle
 from ...errors import Forbidden, NotFound, UserError
 from ...extensions import db, socketio
 from ..models import Conversation, ConversationKind, ConversationMember
@@ -57,9 +56,7 @@ def prefetch_conversation(conversation_id, user_id: int | None) -> object:
     """Load a conversation, its members, its patient and the account `user_id` into the
     session in ONE query, before the signed-in user is loaded: that user is then found in
     the session instead of being queried again (the same account, checked as usual by the
-    user loader). The same query brings the grant that account holds from the patient of a
-    care conversation, which the circle keeps as its answer for this event's policy
-    questions. Asks nothing: hold the result (the session's identity map is weak) and let
+    user loader). Asks nothing: hold the result (the session's identity map is weak) and let
     get_conversation() decide. A bad id is left to get_conversation(). Returns what to hold."""
     try:
         conversation_id = parse_id(conversation_id)
@@ -67,27 +64,20 @@ def prefetch_conversation(conversation_id, user_id: int | None) -> object:
         return None
     if user_id is None:
         return db.session.get(Conversation, conversation_id, options=_for_event())
-    row = (
-        db.session.execute(
-            _event_query(), {"conversation": conversation_id, "user": user_id, "at": now()}
-        )
+    return (
+        db.session.execute(_event_query(), {"conversation": conversation_id, "user": user_id})
         .unique()
         .first()
     )
-    if row is not None and row[0].patient_id is not None:
-        circle.remember_grant(row[0].patient_id, user_id, row[2], row[3])
-    return row
 
 
 @cache
 def _event_query():
-    return circle.with_grant_in_force(
+    return (
         select(Conversation, User)
         .join_from(Conversation, User, User.id == bindparam("user"))
         .options(*_for_event())
-        .where(Conversation.id == bindparam("conversation")),
-        Conversation.patient_id,
-        bindparam("user"),
+        .where(Conversation.id == bindparam("conversation"))
     )
 
 
@@ -95,7 +85,7 @@ def _event_query():
 def _prepare_socket_events() -> None:
     """Compiled before the worker serves (webapp/warmup): every socket event's first statement
     (ids no row has, so it reads nothing) and the message fragment they render."""
-    db.session.execute(_event_query(), {"conversation": 0, "user": 0, "at": now()}).unique().first()
+    db.session.execute(_event_query(), {"conversation": 0, "user": 0}).unique().first()
     db.session.rollback()
     current_app.jinja_env.get_template("chat/_message.html")
 

@@ -13,8 +13,6 @@ surface. For other domains:
   acting_for(user) -> User | None                the patient the user currently acts for
   active_grant(patient_id, grantee_id) -> Grant | None
   active_grants(pairs) -> {(patient_id, grantee_id): Grant}   the same for many, one query
-  with_grant_in_force(statement, patient_id, grantee), remember_grant(…)   active_grant's
-      answer brought by another domain's query (one round trip), kept for the transaction
   active_emergency(patient_id, professional_id), is_blocked(…), emergency_allowed(patient_id)
 These answer data questions only: every access decision (who may read a scope, act for a
 patient, manage a grant) is made by webapp.policy, which reads these helpers.
@@ -36,9 +34,7 @@ from .access import (
     is_blocked,
     patients_for,
     patients_for_page,
-    remember_grant,
     switch_acting_for,
-    with_grant_in_force,
 )
 from .common import now
 from .emergency import (
@@ -98,7 +94,6 @@ __all__ = [
     "is_blocked", "last_day", "listed_grant", "mark_notice_read", "new_relative_account",
     "normalise_code", "now", "open_emergency", "parse_end_date", "patients_for",
     "patients_for_page", "pending_invitations", "pending_request_from", "pending_requests",
-    "professional", "remember_grant", "request_access", "revoke_grant",
-    "set_emergency_allowed", "summary_of", "sweep_expired", "switch_acting_for", "unblock",
-    "unread_notices", "with_grant_in_force",
+    "professional", "request_access", "revoke_grant", "set_emergency_allowed", "summary_of",
+    "sweep_expired", "switch_acting_for", "unblock", "unread_notices",
 ]

@@ -52,45 +52,18 @@ def active_grant(patient_id: int, grantee_id: int) -> Grant | None:
 _GRANTS = "circle.active_grants"  # session.info: {(patient id, grantee id): Grant | None}
 
 
-def with_grant_in_force(statement, patient_id, grantee):
-    """`statement` with two more columns, for another domain's query to bring the answer of
-    active_grant along (one round trip instead of two): the grant `grantee` holds from the
-    patient whose id is `patient_id` (a column or a parameter) if it is in force at the
-    parameter "at", and the id of a block between them. Hand each row's two to
-    remember_grant(); a patient id that is NULL matches nothing."""
-    return (
-        statement.add_columns(Grant, Block.id)
-        .outerjoin(Grant, and_(Grant.patient_id == patient_id, Grant.grantee_id == grantee,
-                               _active_clause(bindparam("at"))))
-        .outerjoin(Block, _block_of_grant())
-    )
-
-
-def remember_grant(patient_id: int, grantee_id: int, grant: Grant | None,
-                   block_id: int | None) -> None:
-    """What a query built with with_grant_in_force() found, kept as active_grant's answer for
-    the rest of the transaction (forgotten like its own)."""
-    orm = db.session
-    if orm.new or orm.dirty or orm.deleted:
-        return
-    known = orm.info.setdefault(_GRANTS, {})
-    known[(patient_id, grantee_id)] = grant if block_id is None else None
-
-
 @cache
 def _active_grant_statement():
-    # Built once. Grant and block are both unique per pair: at most one row.
+    # Built once; the grant and a block of the same pair in one query (both are unique per
+    # pair, so at most one row).
     return (
         db.select(Grant, Block.id)
-        .outerjoin(Block, _block_of_grant())
+        .outerjoin(Block, and_(Block.patient_id == Grant.patient_id,
+                               Block.professional_id == Grant.grantee_id))
         .where(Grant.patient_id == bindparam("patient"),
                Grant.grantee_id == bindparam("grantee"),
                _active_clause(bindparam("at")))
     )
-
-
-def _block_of_grant():
-    return and_(Block.patient_id == Grant.patient_id, Block.professional_id == Grant.grantee_id)
 
 
 def _query_active_grant(patient_id: int, grantee_id: int) -> Grant | None:
