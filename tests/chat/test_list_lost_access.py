@@ -8,9 +8,10 @@ import re
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.chat.conftest import get, give
+from tests.statements import recorded_statements
 from webapp.chat import services
 from webapp.chat.models import Conversation, ConversationMember
 from webapp.extensions import db
@@ -49,18 +50,8 @@ def _set_language(app, user, language: str) -> None:
 
 @contextmanager
 def _counting_queries(app):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            yield statements
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
+    with app.app_context(), recorded_statements() as statements:
+        yield statements
 
 
 # ---- The service ------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.chat.conftest import client_id, get
+from tests.statements import recorded_statements
 from webapp.chat import services
 from webapp.chat.models import Conversation, ConversationMember, Message
 from webapp.errors import Conflict, Forbidden, UserError
@@ -34,22 +35,16 @@ def test_the_fragment_of_a_message_just_sent_opens_nothing_and_reads_nothing(
     app_ctx, circle, conversation, monkeypatch
 ):
     """Rendered before every delivery: from the text just sealed and the accounts at hand."""
-    from sqlalchemy import event
-
     from webapp import crypto
 
     conv = _conv(conversation)
     message, _ = services.post_message(
         get(circle.relative), conv, "Maman <b>va</b> bien", client_id()
     )
-    opened, statements = [], []
+    opened = []
     monkeypatch.setattr(crypto, "open_text", lambda *args: opened.append(args) or "?")
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with recorded_statements() as statements:
         html = services.render_message(message, conv, "en|Europe/Paris")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert "Maman &lt;b&gt;va&lt;/b&gt; bien" in html
     assert "Written by Claire Martin for Jeanne Martin" in html
     assert opened == [] and statements == []

@@ -7,9 +7,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from tests.circle.conftest import get
+from tests.statements import recorded_statements
 from webapp import policy
 from webapp.circle import services
 from webapp.circle.models import Block, Grant
@@ -19,17 +20,11 @@ from webapp.extensions import db
 @contextmanager
 def grant_queries():
     """The statements that read circle_grants while the block runs."""
-    seen: list[str] = []
-
-    def spy(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "circle_grants" in statement:
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", spy)
-    try:
+    with recorded_statements() as statements:
+        seen: list[str] = []
         yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", spy)
+    seen.extend(s for s in statements
+                if s.lstrip().upper().startswith("SELECT") and "circle_grants" in s)
 
 
 def test_asked_once_per_transaction(app_ctx, granted):

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
+from tests.statements import recorded_statements
 from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.push import audience, services
@@ -206,37 +205,23 @@ def test_hiding_needs_a_signed_in_person(client):
     assert "/accounts/sign-in" in response.headers.get("Location", "/accounts/sign-in")
 
 
-@contextmanager
-def _queries(app):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
 def test_it_costs_one_query_per_page_and_none_once_hidden(app, people):
     from webapp.push.routes import BANNER_COOKIE, no_device_banner
 
     with app.test_request_context("/home"):
         user = db.session.get(User, people.nadia.id)
-        with _queries(app) as statements:
+        with recorded_statements() as statements:
             assert [banner.kind for banner in no_device_banner(user)] == ["push"]
         assert len(statements) == 1
     hidden = f"{BANNER_COOKIE}={people.nadia.id}:{int(time.time()) + 3600}"
     with app.test_request_context("/home", headers={"Cookie": hidden}):
         user = db.session.get(User, people.nadia.id)
-        with _queries(app) as statements:
+        with recorded_statements() as statements:
             assert no_device_banner(user) == []
         assert statements == []
     with app.test_request_context("/chat/", headers=HX):  # a fragment: no banner, no query
         user = db.session.get(User, people.nadia.id)
-        with _queries(app) as statements:
+        with recorded_statements() as statements:
             assert no_device_banner(user) == []
         assert statements == []
     with app.app_context():  # no request (a socket event's rendering, the worker): nothing
@@ -298,6 +283,6 @@ def test_nothing_registered_means_no_query_and_no_banner(app, people, monkeypatc
     monkeypatch.setattr(audience, "CONDITIONS", [])
     with app.app_context():
         user = db.session.get(User, people.nadia.id)
-        with _queries(app) as statements:
+        with recorded_statements() as statements:
             assert services.device_warning(user) is None
         assert statements == []
