@@ -49,10 +49,12 @@ def free_port() -> int:
 CARE_ROLES = ("patient", "relative", "relative", "professional", "professional")
 
 
-def _role(index: int, group: int, kind: str) -> str:
-    if kind != "care":
-        return "professional"
-    return CARE_ROLES[min(index % group, len(CARE_ROLES) - 1)]
+def _role_fields(index: int, group: int, kind: str) -> dict:
+    """The role of the index-th user (professions and RPPS numbers for professionals only)."""
+    role = "professional" if kind != "care" else CARE_ROLES[min(index % group, len(CARE_ROLES) - 1)]
+    if role == "professional":
+        return {"role": role, "profession": "Nurse", "rpps": f"{index + 1:011d}"}
+    return {"role": role, "profession": None, "rpps": None}
 
 
 def prepare(instance: Path, database_url: str, users: int, group: int,
@@ -80,10 +82,7 @@ def prepare(instance: Path, database_url: str, users: int, group: int,
                 {
                     "email": f"pro{i}@bench.test",
                     "display_name": f"Pro {i}",
-                    "role": _role(i, group, kind),
-                    **({"profession": "Nurse", "rpps": f"{i + 1:011d}"}
-                       if _role(i, group, kind) == "professional"
-                       else {"profession": None, "rpps": None}),
+                    **_role_fields(i, group, kind),
                     "language": "en",
                     "timezone": "Europe/Paris",
                     "large_text": False,

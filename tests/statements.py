@@ -10,8 +10,8 @@ from sqlalchemy import event
 
 @contextmanager
 def recorded_statements():
-    """Every statement sent to the app's database while the block runs (needs an app
-    context, or pass through one: the engine is looked up on entry)."""
+    """Every statement sent to the app's database while the block runs. Enter it inside an
+    app context: the engine is looked up on entry."""
     from webapp.extensions import db
 
     engine = db.engine
