@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import insert
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .extensions import db
 
@@ -28,4 +28,23 @@ def insert_row(model, **values):
     row = model(id=result.inserted_primary_key[0], **values)
     make_transient_to_detached(row)
     db.session.add(row)
+    db.session.info.setdefault(_INSERTED, []).append(row)
     return row
+
+
+# Added as already persistent, the row is not one of the transaction's new objects, which a
+# rollback takes out of the session: without this it would stay there, expired, standing for
+# a row that no longer exists (and SQLite hands its id out again).
+_INSERTED = "rows.inserted"  # session.info: rows insert_row wrote in the open transaction
+
+
+@event.listens_for(Session, "after_commit")
+def _kept(session) -> None:
+    session.info.pop(_INSERTED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _undone(session, _previous_transaction) -> None:
+    for row in session.info.pop(_INSERTED, ()):
+        if row in session:
+            session.expunge(row)

@@ -135,6 +135,22 @@ def test_times_are_24_hour_in_the_users_zone(app, client, login, granted, langua
         assert not re.search(r"\d:\d\d(:\d\d)?\s?[AP]M", html) and "07:24:43" not in html
 
 
+def test_a_history_line_goes_with_its_transaction(app, granted):
+    """Written at once with a plain INSERT, the line still belongs to the action's transaction:
+    a rolled-back action leaves no history, a committed one always does."""
+    with app.app_context():
+        jeanne, claire = get(granted.jeanne), get(granted.claire)
+        before = count(audit.AccessEvent)
+        row = audit.record(claire, jeanne, "write", "appointment", 5)
+        assert row.id is not None and row.created_at is not None
+        db.session.rollback()
+        assert count(audit.AccessEvent) == before
+        assert row not in db.session  # it stands for no row any more
+        audit.record(get(granted.claire), get(granted.jeanne), "write", "appointment", 5)
+        db.session.commit()
+        assert count(audit.AccessEvent) == before + 1
+
+
 # ---- Repeated reads: one line with a count; every row kept ------------------------------
 
 def _reads(actor, patient, start: datetime, times: int, step=timedelta(seconds=30),
