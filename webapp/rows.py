@@ -34,7 +34,8 @@ def insert_row(model, **values):
 
 # Added as already persistent, the row is not one of the transaction's new objects, which a
 # rollback takes out of the session: without this it would stay there, expired, standing for
-# a row that no longer exists (and SQLite hands its id out again).
+# a row that no longer exists (and SQLite hands its id out again). The app uses no savepoints;
+# the rollback of one would take out every row of the transaction, those still stored too.
 _INSERTED = "rows.inserted"  # session.info: rows insert_row wrote in the open transaction
 
 
