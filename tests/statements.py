@@ -25,3 +25,8 @@ def recorded_statements():
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def reading(statements: list[str], table: str) -> list[str]:
+    """The SELECTs among `statements` that read `table`."""
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT") and table in s]

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.chat.conftest import client_id, get
+from tests.statements import reading, recorded_statements
 from webapp.chat import services
 from webapp.chat.models import Message
 from webapp.extensions import db, socketio
@@ -261,11 +262,9 @@ def test_revoked_relative_stops_receiving_at_once(app, connect, circle, conversa
 def test_a_message_asks_the_circle_for_the_senders_grant_once(app, connect, circle, conversation):
     """May read, may write (for the patient, for a relative), the history's "acting as": one
     look-up of the grant in force per event, not one per question."""
-    from tests.circle.test_grant_memo import grant_queries
-
     senders = {"nurse": connect(circle.nurse), "relative": connect(circle.relative)}
     for name, sio in senders.items():
-        with app.app_context(), grant_queries() as seen:
+        with app.app_context(), recorded_statements() as statements:
             ack = sio.emit(
                 "send_message",
                 {"conversation_id": conversation, "client_id": client_id(), "body": name},
@@ -273,6 +272,7 @@ def test_a_message_asks_the_circle_for_the_senders_grant_once(app, connect, circ
                 callback=True,
             )
         assert ack["ok"], ack
+        seen = reading(statements, "circle_grants")
         assert len(seen) == 1, (name, seen)
 
 

@@ -4,40 +4,29 @@ a write through the session, unsaved changes, the end of the transaction."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import update
 
 from tests.circle.conftest import get
-from tests.statements import recorded_statements
+from tests.statements import reading, recorded_statements
 from webapp import policy
 from webapp.circle import services
 from webapp.circle.models import Block, Grant
 from webapp.extensions import db
 
 
-@contextmanager
-def grant_queries():
-    """The statements that read circle_grants while the block runs."""
-    with recorded_statements() as statements:
-        seen: list[str] = []
-        yield seen
-    seen.extend(s for s in statements
-                if s.lstrip().upper().startswith("SELECT") and "circle_grants" in s)
-
-
 def test_asked_once_per_transaction(app_ctx, granted):
     jeanne, nadia = get(granted.jeanne), get(granted.nadia)
-    with grant_queries() as seen:
+    with recorded_statements() as statements:
         assert policy.can(nadia, "messages.read", jeanne)
         assert policy.can(nadia, "messages.write", jeanne)
         assert services.active_grant(jeanne.id, nadia.id).id == granted.nadia_grant
-    assert len(seen) == 1
+    assert len(reading(statements, "circle_grants")) == 1
     db.session.commit()
-    with grant_queries() as seen:
+    with recorded_statements() as statements:
         assert policy.can(nadia, "messages.read", jeanne)
-    assert len(seen) == 1  # a new transaction asks again
+    assert len(reading(statements, "circle_grants")) == 1  # a new transaction asks again
 
 
 def test_a_revocation_is_seen_by_the_very_next_question(app_ctx, granted):
