@@ -39,8 +39,7 @@ def active_grant(patient_id: int, grantee_id: int) -> Grant | None:
     orm = db.session
     if orm.new or orm.dirty or orm.deleted:
         # Unsaved changes (a grant ended a moment ago, perhaps): the query below flushes
-        # them first, and its answer is the one to give.
-        _forget(orm)
+        # them first (which forgets what was kept), and its answer is the one to give.
         return _query_active_grant(patient_id, grantee_id)
     known = orm.info.setdefault(_GRANTS, {})
     key = (patient_id, grantee_id)
@@ -52,14 +51,19 @@ def active_grant(patient_id: int, grantee_id: int) -> Grant | None:
 _GRANTS = "circle.active_grants"  # session.info: {(patient id, grantee id): Grant | None}
 
 
+def _grants_with_block():
+    """Grants, each with the id of a block between the same two people (None: not blocked)."""
+    return db.select(Grant, Block.id).outerjoin(
+        Block, and_(Block.patient_id == Grant.patient_id,
+                    Block.professional_id == Grant.grantee_id))
+
+
 @cache
 def _active_grant_statement():
     # Built once; the grant and a block of the same pair in one query (both are unique per
     # pair, so at most one row).
     return (
-        db.select(Grant, Block.id)
-        .outerjoin(Block, and_(Block.patient_id == Grant.patient_id,
-                               Block.professional_id == Grant.grantee_id))
+        _grants_with_block()
         .where(Grant.patient_id == bindparam("patient"),
                Grant.grantee_id == bindparam("grantee"),
                _active_clause(bindparam("at")))
@@ -103,9 +107,7 @@ def active_grants(pairs) -> dict[tuple[int, int], Grant]:
     if not pairs:
         return {}
     found = db.session.execute(
-        db.select(Grant, Block.id)
-        .outerjoin(Block, and_(Block.patient_id == Grant.patient_id,
-                               Block.professional_id == Grant.grantee_id))
+        _grants_with_block()
         .where(Grant.patient_id.in_({p for p, _g in pairs}),
                Grant.grantee_id.in_({g for _p, g in pairs}), _active_clause(now()))
     ).all()
