@@ -23,7 +23,6 @@ import json
 import os
 import random
 import shutil
-import sys
 import statistics
 import tempfile
 import time
@@ -41,15 +40,17 @@ from chat_fanout import (
 )
 
 # What a receiving phone does with the conversation open and on screen, after the browser's
-# code (delays in seconds, each a debounce: a later call restarts the wait).
-# The badge has one timer (refreshBadge), whoever asks for it.
+# code (delays in seconds, each a debounce: a later call restarts the wait). On screen, the
+# phone says only "read" (which counts as delivered) and fetches no badge: the server's
+# "unread_changed" brings the new total. Until 2026-11-30 it said "delivered" at once, then
+# "read", and fetched /chat/unread after each (bench/HISTORY.md has both figures).
 READER = {
-    "delivered_at_once": True,  # chat-socket.js: "delivered" for every message of someone else
+    "delivered_at_once": False,  # chat-socket.js: only for a conversation not on screen
     "read_after": 0.3,  # chat.js: markRead()
-    "badge_after": 0.25,  # refreshBadge(): GET /chat/unread
-    "badge_on_message": True,  # chat-socket.js: on that message
-    "badge_on_read": True,  # chat.js: once "read" is acknowledged
-    "badge_on_unread_changed": True,  # chat-socket.js: the server's "unread_changed"
+    "badge_after": 0.25,  # refreshBadge(): GET /chat/unread (one timer, whoever asks)
+    "badge_on_message": False,  # chat-socket.js: only for a conversation not on screen
+    "badge_on_read": False,  # chat.js: no longer, the event carries the total
+    "badge_on_unread_changed": False,  # chat-socket.js: only if the event has no total
 }
 
 
@@ -92,11 +93,9 @@ async def run(url: str, members: list[tuple[int, int, str]], rate: float, second
 
         async def badge() -> None:
             counts["badge_requests"] += 1
-            async with http.get(f"{url}/chat/unread", headers={**headers,
-                                "Accept": "application/json"}, allow_redirects=False) as response:
-                if response.status != 200 and not counts["badge_errors"]:
-                    print("badge:", response.status, response.headers.get("Location"), file=sys.stderr)
-                if response.status != 200:
+            async with http.get(f"{url}/chat/unread", allow_redirects=False,
+                                headers={**headers, "Accept": "application/json"}) as response:
+                if response.status != 200:  # a redirect to sign in is a failure too
                     counts["badge_errors"] += 1
                 await response.read()
 

@@ -1,11 +1,13 @@
 // The one Socket.IO connection of a signed-in page (namespace /chat). It reconnects by itself;
 // pages listen through HSChat.on(). It also keeps the tab bar's unread badge live and tells
-// the server a message reached this device ("delivered").
+// the server a message reached this device ("delivered"), unless its conversation is open on
+// screen, where the conversation page says "read" instead.
 (function () {
   "use strict";
   var listeners = {};
   var socket = null;
   var badgeTimer = null;
+  var badgeAsked = 0;  // the latest answer wins: a fetch answered after an event is stale
 
   function me() { return document.body ? document.body.getAttribute("data-user-id") : ""; }
 
@@ -15,18 +17,29 @@
     });
   }
 
+  function setBadge(count) {
+    var badge = document.getElementById("unread-badge");
+    if (!badge) return;
+    badge.textContent = count > 99 ? "99+" : String(count || "");
+    badge.hidden = !count;
+  }
+
   function refreshBadge() {
     clearTimeout(badgeTimer);
     badgeTimer = setTimeout(function () {
+      var asked = ++badgeAsked;
       fetch("/chat/unread", { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) {
-          var badge = document.getElementById("unread-badge");
-          if (!data || !badge) return;
-          badge.textContent = data.count > 99 ? "99+" : String(data.count || "");
-          badge.hidden = !data.count;
-        }).catch(function () {});
+        .then(function (data) { if (data && asked === badgeAsked) setBadge(data.count); })
+        .catch(function () {});
     }, 250);
+  }
+
+  // The conversation is open on screen: its page says "read" in a moment (chat.js), which
+  // tells the author the message reached this device too, and leaves the badge as it was.
+  function onScreen(conversationId) {
+    return document.visibilityState === "visible" &&
+      !!document.querySelector('#chat[data-conversation-id="' + conversationId + '"]');
   }
 
   function connect() {
@@ -39,12 +52,18 @@
      "members_changed", "access_changed"]
       .forEach(function (name) { socket.on(name, function (data) { fire(name, data); }); });
     socket.on("new_message", function (data) {
-      if (String(data.author_id) !== me()) {
+      if (String(data.author_id) !== me() && !onScreen(data.conversation_id)) {
         socket.emit("delivered", { conversation_id: data.conversation_id, message_id: data.id });
         refreshBadge();
       }
     });
-    socket.on("unread_changed", refreshBadge);
+    // After reading, on any device of this person: the new total comes with the event.
+    socket.on("unread_changed", function (data) {
+      if (!data || typeof data.count !== "number") return refreshBadge();
+      clearTimeout(badgeTimer);
+      badgeAsked++;
+      setBadge(data.count);
+    });
     socket.on("list_changed", refreshBadge);
   }
 

@@ -23,8 +23,8 @@
     var a = new Uint8Array(16); crypto.getRandomValues(a);
     return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
-  function lastId() {
-    var ids = $all(".msg[data-id]", list()).map(function (li) { return parseInt(li.getAttribute("data-id"), 10); });
+  function lastId(section) {
+    var ids = $all("#message-list .msg[data-id]", section || chat || document).map(function (li) { return parseInt(li.getAttribute("data-id"), 10); });
     return ids.length ? Math.max.apply(null, ids) : 0;
   }
 
@@ -91,6 +91,33 @@
     if (text) label.textContent = text;
   }
 
+  // Receipts of the open conversation, per member: {name, delivered, read} (the highest ids).
+  // One may come before the author's own message has its id (the reader's phone answered
+  // before the server's acknowledgement got back): it is applied when the id arrives.
+  var receipts = {};
+
+  function applyReceipt(li, kind, name, upTo) {
+    if (parseInt(li.getAttribute("data-id"), 10) > upTo) return;
+    if (kind === "read") {
+      var label = $(".msg__status", li);
+      var names = (label.getAttribute("data-read-by") || "").split(", ").filter(Boolean);
+      if (names.indexOf(name) < 0) names.push(name);
+      label.setAttribute("data-read-by", names.join(", "));
+      setStatus(li, "read");
+    } else if (li.getAttribute("data-status") === "sent") {
+      setStatus(li, "delivered");
+    }
+  }
+
+  function applyKnownReceipts(li) {
+    if (li.getAttribute("data-author") !== me()) return;
+    Object.keys(receipts).forEach(function (user) {
+      var known = receipts[user];
+      applyReceipt(li, "delivered", known.name, known.delivered);
+      applyReceipt(li, "read", known.name, known.read);
+    });
+  }
+
   function daySeparator(key) {
     var li = document.createElement("li");
     li.className = "msg-day";
@@ -140,6 +167,7 @@
     $all(".empty-chat", ol).forEach(function (e) { e.remove(); });
     if (li.getAttribute("data-day") !== prevDay) ol.insertBefore(daySeparator(li.getAttribute("data-day")), before);
     ol.insertBefore(li, before);
+    applyKnownReceipts(li);
     return li;
   }
 
@@ -164,13 +192,29 @@
 
   // ---- Reading ------------------------------------------------------------------------
 
+  // A message that came in on screen gets no "delivered" from chat-socket.js: this says "read"
+  // for it (the server counts it delivered too, and sends the new unread total), or only
+  // "delivered" if the page was hidden or left before the reader could see it.
   function markRead() {
     clearTimeout(readTimer);
     readTimer = setTimeout(function () {
-      if (!chat || document.visibilityState !== "visible" || !window.HSChat.connected()) return;
-      var id = lastId();
-      if (id) window.HSChat.emit("read", { conversation_id: convId(), message_id: id }).then(function () { window.HSChat.refreshBadge(); }).catch(function () {});
+      readTimer = null;
+      if (chat) sendMark(chat, document.visibilityState === "visible" ? "read" : "delivered");
     }, 300);
+  }
+
+  function flushMark(leaving) {
+    if (readTimer === null) return;
+    clearTimeout(readTimer);
+    readTimer = null;
+    sendMark(leaving, "delivered");
+  }
+
+  function sendMark(section, kind) {
+    if (!window.HSChat.connected()) return;  // the replay after reconnecting marks again
+    var id = lastId(section);
+    var conversation = parseInt(section.getAttribute("data-conversation-id"), 10);
+    if (id) window.HSChat.emit(kind, { conversation_id: conversation, message_id: id }).catch(function () {});
   }
 
   function sync() {
@@ -285,7 +329,9 @@
   function setUp() {
     var found = document.getElementById("chat");
     if (found !== chat) {
+      if (chat) flushMark(chat);
       chat = found;
+      receipts = {};
       if (!chat && "scrollRestoration" in history) history.scrollRestoration = "auto";
       if (chat) {
         // This page shows its end on every opening: no restoring an old position on reload.
@@ -465,17 +511,10 @@
     });
     window.HSChat.on("receipt", function (data) {
       if (!chat || data.conversation_id !== convId() || String(data.user_id) === me()) return;
+      var known = receipts[data.user_id] = receipts[data.user_id] || { name: data.name, delivered: 0, read: 0 };
+      known[data.kind] = Math.max(known[data.kind] || 0, data.up_to);
       $all('#message-list .msg[data-author="' + me() + '"][data-id]').forEach(function (li) {
-        if (parseInt(li.getAttribute("data-id"), 10) > data.up_to) return;
-        if (data.kind === "read") {
-          var label = $(".msg__status", li);
-          var names = (label.getAttribute("data-read-by") || "").split(", ").filter(Boolean);
-          if (names.indexOf(data.name) < 0) names.push(data.name);
-          label.setAttribute("data-read-by", names.join(", "));
-          setStatus(li, "read");
-        } else if (li.getAttribute("data-status") === "sent") {
-          setStatus(li, "delivered");
-        }
+        applyReceipt(li, data.kind, data.name, data.up_to);
       });
     });
     window.HSChat.on("typing", function (data) {

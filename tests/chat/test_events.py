@@ -147,6 +147,39 @@ def test_delivered_then_read_receipts_reach_the_author(connect, circle, conversa
     assert events(nurse, "receipt") == []
 
 
+def test_reading_gives_every_page_of_the_reader_the_new_unread_total(
+    app, connect, circle, conversation
+):
+    """The badge is set from the event: no page asks /chat/unread after reading."""
+    nurse = connect(circle.nurse)
+    reading, elsewhere = connect(circle.patient), connect(circle.patient)
+    ids = [
+        nurse.emit(
+            "send_message",
+            {"conversation_id": conversation, "client_id": client_id(), "body": f"m{n}"},
+            namespace=NS,
+            callback=True,
+        )["id"]
+        for n in range(3)
+    ]
+    for sio in (reading, elsewhere):
+        sio.get_received(NS)
+    for up_to, left in ((ids[0], 2), (ids[2], 0)):
+        ack = reading.emit(
+            "read", {"conversation_id": conversation, "message_id": up_to},
+            namespace=NS, callback=True,
+        )
+        assert ack["ok"], ack
+        for sio in (reading, elsewhere):
+            assert events(sio, "unread_changed") == [{"count": left}]
+        with app.app_context():
+            assert services.unread_total(get(circle.patient)) == left
+    # Nothing moved, nothing said.
+    reading.emit("read", {"conversation_id": conversation, "message_id": ids[2]},
+                 namespace=NS, callback=True)
+    assert events(elsewhere, "unread_changed") == []
+
+
 @pytest.mark.parametrize(
     "event, payload",
     [

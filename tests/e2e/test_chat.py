@@ -487,3 +487,121 @@ def test_a_refused_message_shows_its_resend_button(two_phones):
     jeanne.reload()
     expect(jeanne.locator(".msg--pending")).to_have_count(0)  # gone from the outbox too
     expect(nadia.locator(".msg__body", has_text="Envoyé trop tard")).to_have_count(0)
+
+
+def _badge(page) -> int:
+    badge = page.locator("#unread-badge")
+    return 0 if badge.is_hidden() else int(badge.inner_text() or 0)
+
+
+def test_delivered_off_screen_read_on_screen_and_the_badge_follows(two_phones):
+    """Off the conversation, Jeanne's phone says "delivered" and her badge counts the message;
+    on it, her phone says only "read" (no "delivered" first) and asks nobody for the badge:
+    the total comes with the server's event."""
+    (_, _), (jeanne, nadia) = two_phones
+    open_demo_conversation(nadia, NADIA)
+    open_demo_conversation(jeanne, JEANNE)
+    jeanne.goto("/agenda/")
+    jeanne.wait_for_function("() => window.HSChat && window.HSChat.connected()")
+    before = _badge(jeanne)
+
+    nadia.fill("#composer-body", "Hors écran")
+    nadia.click("#composer button[type=submit]")
+    nadia.wait_for_function(
+        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
+        ".some(e => e.textContent.includes('Hors écran') && e.dataset.status === 'delivered')"
+    )
+    expect(jeanne.locator("#unread-badge")).to_have_text(str(before + 1))
+
+    # She opens it: "read" on Nadia's phone, and her badge goes down by the event's total.
+    open_conversation(jeanne, "Pansement de la jambe")
+    nadia.wait_for_function(
+        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
+        ".some(e => e.textContent.includes('Hors écran') && e.dataset.status === 'read')"
+    )
+    sent_frames: list[str] = []
+    jeanne.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent_frames.append(
+        payload if isinstance(payload, str) else payload.decode(errors="replace"))))
+    asked: list[str] = []
+    jeanne.on("request", lambda r: asked.append(r.url) if "/chat/unread" in r.url else None)
+    # The socket was opened before the listener: reconnect so its frames are seen.
+    jeanne.evaluate("() => { const s = window.HSChat.socket(); s.disconnect(); s.connect(); }")
+    jeanne.wait_for_function("() => window.HSChat.connected()")
+    expect(jeanne.locator("#unread-badge")).to_be_hidden()
+    jeanne.wait_for_timeout(500)  # the replay's own "read" after reconnecting
+    sent_frames.clear()
+
+    nadia.fill("#composer-body", "Sous ses yeux")
+    nadia.click("#composer button[type=submit]")
+    nadia.wait_for_function(
+        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
+        ".some(e => e.textContent.includes('Sous ses yeux') && e.dataset.status === 'read')"
+    )
+    assert any('"read"' in f for f in sent_frames), sent_frames
+    assert not any('"delivered"' in f for f in sent_frames), sent_frames
+    jeanne.wait_for_timeout(400)  # a badge fetch would have gone by now (250 ms)
+    assert asked == []
+    expect(jeanne.locator("#unread-badge")).to_be_hidden()
+
+
+def test_a_message_the_reader_never_saw_is_delivered_not_read(two_phones):
+    """It came in on screen, but the phone was locked before the page could say "read"."""
+    (_, _), (jeanne, nadia) = two_phones
+    open_demo_conversation(nadia, NADIA)
+    open_demo_conversation(jeanne, JEANNE)
+    jeanne.evaluate("""() => window.HSChat.on("new_message", () => setTimeout(() => {
+        Object.defineProperty(document, "visibilityState", {value: "hidden", configurable: true});
+    }, 50))""")
+    nadia.fill("#composer-body", "Téléphone verrouillé")
+    nadia.click("#composer button[type=submit]")
+    nadia.wait_for_function(
+        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
+        ".some(e => e.textContent.includes('verrouillé') && e.dataset.status === 'delivered')"
+    )
+    jeanne.wait_for_timeout(600)
+    assert nadia.evaluate(
+        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
+        ".filter(e => e.textContent.includes('verrouillé')).pop().dataset.status"
+    ) == "delivered"
+
+
+def test_a_receipt_that_comes_before_the_acknowledgement_still_counts(two_phones):
+    """Jeanne's phone answers "delivered" before the server's acknowledgement of the message
+    gets back to Nadia's (held here): Nadia's message still ends up "delivered"."""
+    (_, _), (jeanne, nadia) = two_phones
+    pages, held, receipts = [], [], []
+
+    def route(ws):
+        pages.append(ws)
+        server = ws.connect_to_server()
+
+        def from_server(message):
+            text = message if isinstance(message, str) else message.decode()
+            if text.startswith("43/chat,") and "Accus" in text and not receipts:
+                held.append((ws, message))  # this acknowledgement waits for the receipt
+                return
+            if '"receipt"' in text:
+                receipts.append(text)
+            ws.send(message)
+
+        server.on_message(from_server)
+
+    nadia.route_web_socket(lambda url: "/socket.io/" in url, route)
+    open_demo_conversation(nadia, NADIA)
+    sign_in_with_password(jeanne, *JEANNE)
+    jeanne.goto("/agenda/")
+    jeanne.wait_for_function("() => window.HSChat && window.HSChat.connected()")
+    nadia.fill("#composer-body", "Accusé en retard")
+    nadia.click("#composer button[type=submit]")
+    for _ in range(200):
+        if receipts and held:
+            break
+        nadia.wait_for_timeout(50)
+    assert receipts and held, (receipts, held)
+    assert nadia.locator(".msg--pending", has_text="Accusé en retard").count() == 1
+    for ws, message in held:
+        ws.send(message)
+    nadia.wait_for_function(
+        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
+        ".some(e => e.textContent.includes('Accusé en retard') && e.dataset.status === 'delivered')"
+    )

@@ -41,6 +41,7 @@ from .common import (
     variant_of,
     variant_room,
 )
+from .listing import unread_total
 
 log = logging.getLogger(__name__)
 
@@ -392,6 +393,8 @@ def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | N
             namespace=NAMESPACE,
         )
         if kind == "read":
-            socketio.emit("unread_changed", {}, to=user_room(user.id), namespace=NAMESPACE)
+            # With the new total: the reader's pages set their badge without asking for it.
+            socketio.emit("unread_changed", {"count": unread_total(user)},
+                          to=user_room(user.id), namespace=NAMESPACE)
         return up_to
     return None
