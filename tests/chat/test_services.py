@@ -196,6 +196,25 @@ def test_receipts_move_forward_only_and_give_statuses(app_ctx, circle, conversat
         )
     )
     assert member.last_read_id == m2.id
+    assert member.last_delivered_id == m2.id  # reading is delivery too
+
+
+def test_reading_never_takes_delivery_back_and_the_loaded_marks_follow(
+    app_ctx, circle, conversation
+):
+    conv = _conv(conversation)
+    m1, _ = services.post_message(get(circle.nurse), conv, "first", client_id())
+    m2, _ = services.post_message(get(circle.nurse), conv, "second", client_id())
+    patient = get(circle.patient)
+    assert services.mark(patient, conv, m2.id, "delivered") == m2.id
+    assert services.mark(patient, conv, m1.id, "read") == m1.id
+    mine = conv.member(patient)  # as loaded, without asking the database again
+    assert (mine.last_read_id, mine.last_delivered_id) == (m1.id, m2.id)
+    db.session.expire_all()
+    mine = _conv(conversation).member(get(circle.patient))
+    assert (mine.last_read_id, mine.last_delivered_id) == (m1.id, m2.id)
+    # Delivered again up to an older one: nothing moves, nothing is said.
+    assert services.mark(get(circle.patient), _conv(conversation), m1.id, "delivered") is None
 
 
 def test_revoking_the_grant_shuts_the_conversation(app_ctx, circle, conversation):

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -350,6 +350,30 @@ def _record_read(viewer: User, conversation: Conversation) -> None:
         commit_keeping_loaded()
 
 
+# A mark only moves forward, in one plain statement: "read" moves "delivered" along with it
+# (reading implies delivery, so delivered is never behind read).
+_MARK_DELIVERED = (
+    update(_members)
+    .where(_members.c.conversation_id == bindparam("conversation"),
+           _members.c.user_id == bindparam("user"),
+           _members.c.last_delivered_id < bindparam("up_to"))
+    .values(last_delivered_id=bindparam("up_to"))
+)
+_MARK_READ = (
+    update(_members)
+    .where(_members.c.conversation_id == bindparam("conversation"),
+           _members.c.user_id == bindparam("user"),
+           _members.c.last_read_id < bindparam("up_to"))
+    .values(
+        last_read_id=bindparam("up_to"),
+        last_delivered_id=case(
+            (_members.c.last_delivered_id < bindparam("up_to"), bindparam("up_to")),
+            else_=_members.c.last_delivered_id,
+        ),
+    )
+)
+
+
 def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | None:
     """Move the user's delivered/read mark forward (never back). Returns the new mark."""
     policy.require(user, "conversation.read", conversation)
@@ -357,27 +381,16 @@ def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | N
     if up_to is None or conversation.last_message_id is None:
         return None
     up_to = min(up_to, conversation.last_message_id)
-    column = (
-        ConversationMember.last_read_id if kind == "read" else ConversationMember.last_delivered_id
+    result = db.session.connection().execute(
+        _MARK_READ if kind == "read" else _MARK_DELIVERED,
+        {"conversation": conversation.id, "user": user.id, "up_to": up_to},
     )
-    where = (
-        ConversationMember.conversation_id == conversation.id,
-        ConversationMember.user_id == user.id,
-        column < up_to,
-    )
-    changes = {column.key: up_to}
-    result = db.session.execute(update(ConversationMember).where(*where).values(**changes))
-    if kind == "read":
-        # Reading implies delivery.
-        db.session.execute(
-            update(ConversationMember)
-            .where(
-                ConversationMember.conversation_id == conversation.id,
-                ConversationMember.user_id == user.id,
-                ConversationMember.last_delivered_id < up_to,
-            )
-            .values(last_delivered_id=up_to)
-        )
+    mine = conversation.member(user)
+    if result.rowcount and mine is not None:  # what is loaded says what is stored
+        if kind == "read":
+            set_committed_value(mine, "last_read_id", up_to)
+        if mine.last_delivered_id < up_to:
+            set_committed_value(mine, "last_delivered_id", up_to)
     commit_keeping_loaded()
     if result.rowcount:
         socketio.emit(
