@@ -4,8 +4,9 @@ read a conversation, the unread total of the tab bar."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ... import policy
@@ -32,7 +33,7 @@ class Row:
         return text if len(text) <= 90 else text[:89] + "…"
 
 
-def _unread_column(user_id: int):
+def _unread_column(user_id):
     return (
         select(func.count(Message.id))
         .where(
@@ -113,15 +114,23 @@ def _grants_in_force(conversations: list[Conversation], user: User) -> dict:
     )
 
 
+@cache
+def _unread_by_conversation():
+    # Built once: every "read" a phone sends asks it, to give the reader their new total.
+    return select(
+        ConversationMember.conversation_id,
+        _unread_column(bindparam("user")),
+    ).where(ConversationMember.user_id == bindparam("user"))
+
+
 def unread_total(user: User) -> int:
-    unread = _unread_column(user.id).label("unread")
-    rows = db.session.execute(
-        select(ConversationMember.conversation_id, unread).where(
-            ConversationMember.user_id == user.id
-        )
-    ).all()
+    rows = db.session.execute(_unread_by_conversation(), {"user": user.id}).all()
     pending = {cid: n for cid, n in rows if n}
     if not pending:
         return 0
-    conversations = db.session.scalars(select(Conversation).where(Conversation.id.in_(pending)))
+    conversations = db.session.scalars(
+        select(Conversation)
+        .where(Conversation.id.in_(pending))
+        .options(selectinload(Conversation.members))  # policy reads membership
+    )
     return sum(pending[c.id] for c in conversations if policy.can(user, "conversation.read", c))
