@@ -1,14 +1,15 @@
 """What a message costs the server once its readers' phones answer as the browser does.
 
-bench/chat_fanout.py measures the send alone: its clients receive and say nothing. A member
-with the conversation open answers every message (static/js/chat-socket.js and chat.js): the
-receipts that turn the author's status to "delivered" and "read", and the tab bar's unread
-badge. This bench plays that part for every receiving client, as the browser's code does
-today (READER below), and reports the worker's CPU per message sent, the events and requests
-it served per message, and the delivery latency. Prints JSON.
+bench/chat_fanout.py measures the send alone: its clients receive and say nothing. A member's
+phone answers every message (static/js/chat-socket.js and chat.js): the receipts that turn the
+author's status to "delivered" and "read", and the tab bar's unread badge. This bench plays
+that part for every receiving client, as the browser's code does today (READERS below), with
+the conversation on screen or not, and reports the worker's CPU per message sent, the events
+and requests it served per message, and the delivery latency. Prints JSON.
 
-    .venv/bin/python bench/chat_readers.py [--clients 500] [--rate 50] [--seconds 30]
-                                           [--kind care|professional] [--database URL]
+    .venv/bin/python bench/chat_readers.py [--clients 500] [--rate 20] [--seconds 30]
+                                           [--screen on|off] [--kind care|professional]
+                                           [--database URL]
 
 Same server and setup as bench/chat_fanout.py (gunicorn -k gevent -w 1, signed-in clients in
 conversations of 5).
@@ -39,19 +40,29 @@ from chat_fanout import (
     worker_cpu_seconds,
 )
 
-# What a receiving phone does with the conversation open and on screen, after the browser's
-# code (delays in seconds, each a debounce: a later call restarts the wait). On screen, the
-# phone says only "read" (which counts as delivered) and fetches no badge: the server's
-# "unread_changed" brings the new total. Until 2026-11-30 it said "delivered" at once, then
-# "read", and fetched /chat/unread after each (bench/HISTORY.md has both figures).
-READER = {
-    "delivered_at_once": False,  # chat-socket.js: only for a conversation not on screen
-    "read_after": 0.3,  # chat.js: markRead()
-    "badge_after": 0.25,  # refreshBadge(): GET /chat/unread (one timer, whoever asks)
-    "badge_on_message": False,  # chat-socket.js: only for a conversation not on screen
-    "badge_on_read": False,  # chat.js: no longer, the event carries the total
-    "badge_on_unread_changed": False,  # chat-socket.js: only if the event has no total
+# What a receiving phone does, after the browser's code (delays in seconds, each a debounce:
+# a later call restarts the wait), with the conversation open on screen ("on") or while on
+# another page or hidden ("off"). On screen it says only "read" (which counts as delivered)
+# and fetches no badge: the server's "unread_changed" brings the new total. Off screen it says
+# "delivered" and fetches the badge. Until 2026-11-30 a phone on screen said "delivered" at
+# once, then "read", and fetched /chat/unread after each (bench/HISTORY.md has the figures).
+READERS = {
+    "on": {
+        "delivered_at_once": False,  # chat-socket.js: only for a conversation not on screen
+        "read_after": 0.3,  # chat.js: markRead()
+        "badge_on_message": False,  # chat-socket.js: only for a conversation not on screen
+        "badge_on_read": False,  # chat.js: no longer, the event carries the total
+        "badge_on_unread_changed": False,  # chat-socket.js: only if the event has no total
+    },
+    "off": {
+        "delivered_at_once": True,
+        "read_after": None,  # nobody is looking
+        "badge_on_message": True,
+        "badge_on_read": False,
+        "badge_on_unread_changed": False,
+    },
 }
+BADGE_AFTER = 0.25  # refreshBadge(): GET /chat/unread (one timer, whoever asks)
 
 
 class Debounced:
@@ -72,9 +83,11 @@ class Debounced:
 
 
 async def run(url: str, members: list[tuple[int, int, str]], rate: float, seconds: float,
-              cpu_seconds) -> dict:
+              cpu_seconds, screen: str) -> dict:
     import aiohttp
     import socketio
+
+    reader = READERS[screen]
 
     counts = {"delivered": 0, "read": 0, "badge_requests": 0, "badge_errors": 0,
               "receipt_errors": 0}
@@ -106,11 +119,11 @@ async def run(url: str, members: list[tuple[int, int, str]], rate: float, second
                                       namespace=NS, timeout=30)
             if not (isinstance(reply, dict) and reply.get("ok")):
                 counts["receipt_errors"] += 1
-            if READER["badge_on_read"]:
+            if reader["badge_on_read"]:
                 refresh_badge()
 
-        refresh_badge = Debounced(READER["badge_after"], badge)
-        mark_read = Debounced(READER["read_after"], read)
+        refresh_badge = Debounced(BADGE_AFTER, badge)
+        mark_read = Debounced(reader["read_after"] or 0, read)
 
         @client.on("new_message", namespace=NS)
         async def on_message(data):
@@ -119,17 +132,18 @@ async def run(url: str, members: list[tuple[int, int, str]], rate: float, second
                 return
             latencies.append((time.perf_counter() - entry[0]) * 1000)
             last_seen["id"] = max(last_seen["id"], data["id"])
-            if READER["delivered_at_once"]:
+            if reader["delivered_at_once"]:
                 counts["delivered"] += 1
                 await client.emit("delivered", {"conversation_id": conversation_id,
                                                 "message_id": data["id"]}, namespace=NS)
-            if READER["badge_on_message"]:
+            if reader["badge_on_message"]:
                 refresh_badge()
-            mark_read()
+            if reader["read_after"] is not None:
+                mark_read()
 
         @client.on("unread_changed", namespace=NS)
         async def on_unread(data=None):
-            if READER["badge_on_unread_changed"]:
+            if reader["badge_on_unread_changed"]:
                 refresh_badge()
 
         async with semaphore:
@@ -174,10 +188,12 @@ async def run(url: str, members: list[tuple[int, int, str]], rate: float, second
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=500)
-    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--group", type=int, default=5)
     parser.add_argument("--kind", choices=("professional", "care"), default="care")
+    parser.add_argument("--screen", choices=tuple(READERS), default="on",
+                        help="the readers have the conversation on screen, or are elsewhere")
     parser.add_argument("--database", default=os.environ.get("DATABASE_URL"))
     args = parser.parse_args()
 
@@ -196,14 +212,14 @@ def main() -> None:
                            "wsgi:app"], env, f"{url}/healthz", instance / "app.log")
     try:
         figures = asyncio.run(run(url, members, args.rate, args.seconds,
-                                  lambda: worker_cpu_seconds(server)))
+                                  lambda: worker_cpu_seconds(server), args.screen))
     finally:
         stop(server)
     print(json.dumps({"server": "gunicorn -k gevent -w 1 -c gunicorn.conf.py",
                       "database": database_url.split(":")[0], "clients": len(members),
                       "group": args.group, "conversations": args.kind,
                       "offered_rate": args.rate, "seconds": args.seconds,
-                      "reader": READER, **figures}, indent=2))
+                      "screen": args.screen, "reader": READERS[args.screen], **figures}, indent=2))
 
 
 if __name__ == "__main__":
