@@ -44,8 +44,9 @@ from chat_fanout import (
 # a later call restarts the wait), with the conversation open on screen ("on") or while on
 # another page or hidden ("off"). On screen it says only "read" (which counts as delivered)
 # and fetches no badge: the server's "unread_changed" brings the new total. Off screen it says
-# "delivered" and fetches the badge. Until 2026-11-30 a phone on screen said "delivered" at
-# once, then "read", and fetched /chat/unread after each (bench/HISTORY.md has the figures).
+# "delivered", whose reply brings the total. Until 2026-11-30 a phone said "delivered" at once
+# on screen too, then "read", and fetched /chat/unread after each (bench/HISTORY.md has the
+# figures before and after).
 READERS = {
     "on": {
         "delivered_at_once": False,  # chat-socket.js: only for a conversation not on screen
@@ -55,9 +56,9 @@ READERS = {
         "badge_on_unread_changed": False,  # chat-socket.js: only if the event has no total
     },
     "off": {
-        "delivered_at_once": True,
+        "delivered_at_once": True,  # its reply brings the unread total for the badge
         "read_after": None,  # nobody is looking
-        "badge_on_message": True,
+        "badge_on_message": False,  # chat-socket.js: only if that reply has no total
         "badge_on_read": False,
         "badge_on_unread_changed": False,
     },
@@ -122,6 +123,10 @@ async def run(url: str, members: list[tuple[int, int, str]], rate: float, second
             if reader["badge_on_read"]:
                 refresh_badge()
 
+        def answered(reply) -> None:
+            if not (isinstance(reply, dict) and reply.get("ok")):
+                counts["receipt_errors"] += 1
+
         refresh_badge = Debounced(BADGE_AFTER, badge)
         mark_read = Debounced(reader["read_after"] or 0, read)
 
@@ -135,7 +140,8 @@ async def run(url: str, members: list[tuple[int, int, str]], rate: float, second
             if reader["delivered_at_once"]:
                 counts["delivered"] += 1
                 await client.emit("delivered", {"conversation_id": conversation_id,
-                                                "message_id": data["id"]}, namespace=NS)
+                                                "message_id": data["id"]}, namespace=NS,
+                                  callback=answered)
             if reader["badge_on_message"]:
                 refresh_badge()
             if reader["read_after"] is not None:

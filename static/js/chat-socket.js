@@ -53,8 +53,12 @@
       .forEach(function (name) { socket.on(name, function (data) { fire(name, data); }); });
     socket.on("new_message", function (data) {
       if (String(data.author_id) !== me() && !onScreen(data.conversation_id)) {
-        socket.emit("delivered", { conversation_id: data.conversation_id, message_id: data.id });
-        refreshBadge();
+        // The reply brings the new unread total for the badge.
+        var asked = ++badgeAsked;
+        socket.timeout(10000).emit("delivered", { conversation_id: data.conversation_id, message_id: data.id }, function (err, reply) {
+          if (err || !reply || typeof reply.unread !== "number") return refreshBadge();
+          if (asked === badgeAsked) setBadge(reply.unread);
+        });
       }
     });
     // After reading, on any device of this person: the new total comes with the event.

@@ -407,7 +407,8 @@ def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | N
         )
         if kind == "read":
             # With the new total: the reader's pages set their badge without asking for it.
-            socketio.emit("unread_changed", {"count": unread_total(user)},
+            socketio.emit("unread_changed",
+                          {"count": unread_total(user, readable=(conversation.id,))},
                           to=user_room(user.id), namespace=NAMESPACE)
         return up_to
     return None
