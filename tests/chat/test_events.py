@@ -120,6 +120,7 @@ def test_delivered_then_read_receipts_reach_the_author(connect, circle, conversa
         callback=True,
     )
     nurse.get_received(NS)
+    patient.get_received(NS)
     patient.emit(
         "delivered",
         {"conversation_id": conversation, "message_id": ack["id"]},
@@ -137,6 +138,7 @@ def test_delivered_then_read_receipts_reach_the_author(connect, circle, conversa
         ("delivered", circle.patient.id, ack["id"]),
         ("read", circle.patient.id, ack["id"]),
     ]
+    assert events(patient, "receipt") == []  # the socket that said it is not told again
     # Reading twice says nothing new.
     patient.emit(
         "read",

@@ -140,7 +140,7 @@ def typing(data=None, *_ignored):
 def _mark(data, kind: str) -> tuple[dict, object, object]:
     data = _payload(data)
     user, conversation = _conversation(data)
-    up_to = services.mark(user, conversation, data.get("message_id"), kind)
+    up_to = services.mark(user, conversation, data.get("message_id"), kind, from_sid=request.sid)
     return {"ok": True, "up_to": up_to}, user, conversation
 
 

@@ -374,8 +374,11 @@ _MARK_READ = (
 )
 
 
-def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | None:
-    """Move the user's delivered/read mark forward (never back). Returns the new mark."""
+def mark(
+    user: User, conversation: Conversation, up_to_id, kind: str, *, from_sid: str | None = None
+) -> int | None:
+    """Move the user's delivered/read mark forward (never back). Returns the new mark.
+    `from_sid`: the socket that said it, which needs no receipt of its own reading."""
     policy.require(user, "conversation.read", conversation)
     up_to = parse_optional_id(up_to_id)
     if up_to is None or conversation.last_message_id is None:
@@ -404,6 +407,7 @@ def mark(user: User, conversation: Conversation, up_to_id, kind: str) -> int | N
             },
             to=conversation_room(conversation.id),
             namespace=NAMESPACE,
+            skip_sid=from_sid,
         )
         if kind == "read":
             # With the new total: the reader's pages set their badge without asking for it.
