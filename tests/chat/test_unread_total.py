@@ -81,3 +81,31 @@ def test_delivered_replies_with_the_unread_total(app, connect, circle, conversat
     ack = patient.emit("delivered", {"conversation_id": conversation, "message_id": sent[-1]},
                        namespace=NS, callback=True)
     assert ack == {"ok": True, "up_to": sent[-1], "unread": 2}
+
+
+def test_a_receipt_and_its_total_are_one_transaction(app, connect, circle, conversation):  # noqa: F811
+    """On PostgreSQL a transaction opened after the commit costs a checkout, BEGIN and a reset:
+    the total is counted inside the receipt's own transaction."""
+    from sqlalchemy import event
+
+    nurse, patient = connect(circle.nurse), connect(circle.patient)
+    sent = nurse.emit("send_message",
+                      {"conversation_id": conversation, "client_id": client_id(), "body": "x"},
+                      namespace=NS, callback=True)["id"]
+    with app.app_context():
+        engine = db.engine
+    begun = []
+
+    def count(connection) -> None:
+        begun.append(connection)
+
+    for kind in ("delivered", "read"):
+        begun.clear()
+        event.listen(engine, "begin", count)
+        try:
+            ack = patient.emit(kind, {"conversation_id": conversation, "message_id": sent},
+                               namespace=NS, callback=True)
+        finally:
+            event.remove(engine, "begin", count)
+        assert ack["ok"], ack
+        assert len(begun) == 1, kind

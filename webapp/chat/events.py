@@ -137,25 +137,27 @@ def typing(data=None, *_ignored):
     return {"ok": True}
 
 
-def _mark(data, kind: str) -> tuple[dict, object, object]:
-    data = _payload(data)
-    user, conversation = _conversation(data)
-    up_to = services.mark(user, conversation, data.get("message_id"), kind, from_sid=request.sid)
-    return {"ok": True, "up_to": up_to}, user, conversation
-
-
 @socketio.on("delivered", namespace=NS)
 def delivered(data=None, *_ignored):
     """A message reached a device that is not showing its conversation: the reply carries the
     person's unread total, which that page's badge shows (no request of its own for it)."""
-    reply, user, conversation = _mark(data, "delivered")
-    reply["unread"] = services.unread_total(user, readable=(conversation.id,))
-    return reply
+    data = _payload(data)
+    user, conversation = _conversation(data)
+    # Delivery changes no unread count: counted before the mark's commit, in its transaction
+    # (policy has just allowed this conversation).
+    unread = services.unread_total(user, readable=(conversation.id,))
+    up_to = services.mark(user, conversation, data.get("message_id"), "delivered",
+                          from_sid=request.sid)
+    return {"ok": True, "up_to": up_to, "unread": unread}
 
 
 @socketio.on("read", namespace=NS)
 def read(data=None, *_ignored):
-    return _mark(data, "read")[0]
+    data = _payload(data)
+    user, conversation = _conversation(data)
+    up_to = services.mark(user, conversation, data.get("message_id"), "read",
+                          from_sid=request.sid)
+    return {"ok": True, "up_to": up_to}
 
 
 @socketio.on_error(NS)

@@ -394,6 +394,10 @@ def mark(
             set_committed_value(mine, "last_read_id", up_to)
         if mine.last_delivered_id < up_to:
             set_committed_value(mine, "last_delivered_id", up_to)
+    # The reader's new total, for their pages' badge: counted before the commit, in the same
+    # transaction (on PostgreSQL a new one would cost three more round trips per receipt).
+    unread = unread_total(user, readable=(conversation.id,)) \
+        if result.rowcount and kind == "read" else None
     commit_keeping_loaded()
     if result.rowcount:
         socketio.emit(
@@ -411,8 +415,7 @@ def mark(
         )
         if kind == "read":
             # With the new total: the reader's pages set their badge without asking for it.
-            socketio.emit("unread_changed",
-                          {"count": unread_total(user, readable=(conversation.id,))},
+            socketio.emit("unread_changed", {"count": unread},
                           to=user_room(user.id), namespace=NAMESPACE)
         return up_to
     return None
