@@ -18,6 +18,18 @@ def client_id(prefix: str = "c") -> str:
     return f"{prefix}-{next(_ids):06d}-test"
 
 
+def say(sio, conversation_id: int, body: str) -> int:
+    """Send `body` over a test socket (Socket.IO test client); the stored message's id."""
+    ack = sio.emit(
+        "send_message",
+        {"conversation_id": conversation_id, "client_id": client_id(), "body": body},
+        namespace="/chat",
+        callback=True,
+    )
+    assert ack["ok"], ack
+    return ack["id"]
+
+
 def get(user_or_id) -> User:
     return db.session.get(User, getattr(user_or_id, "id", user_or_id))
 
@@ -72,3 +84,25 @@ def _sockets_in_process():
         return
     with in_process_sockets():
         yield
+
+
+@pytest.fixture
+def connect(app, login):
+    """connect(user): a Socket.IO test client on /chat, signed in as that user (the login
+    cookie of an HTTP test client); disconnected at teardown."""
+    from webapp.extensions import socketio
+
+    clients = []
+
+    def make(user):
+        http = app.test_client()
+        login(http, user)
+        sio = socketio.test_client(app, namespace="/chat", flask_test_client=http)
+        assert sio.is_connected("/chat")
+        clients.append(sio)
+        return sio
+
+    yield make
+    for sio in clients:
+        if sio.is_connected("/chat"):
+            sio.disconnect(namespace="/chat")

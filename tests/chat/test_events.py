@@ -5,31 +5,13 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.chat.conftest import client_id, get
+from tests.chat.conftest import client_id, get, say
 from tests.statements import reading, recorded_statements
 from webapp.chat import services
 from webapp.chat.models import Message
 from webapp.extensions import db, socketio
 
 NS = "/chat"
-
-
-@pytest.fixture
-def connect(app, login):
-    clients = []
-
-    def make(user):
-        http = app.test_client()
-        login(http, user)
-        sio = socketio.test_client(app, namespace=NS, flask_test_client=http)
-        assert sio.is_connected(NS)
-        clients.append(sio)
-        return sio
-
-    yield make
-    for sio in clients:
-        if sio.is_connected(NS):
-            sio.disconnect(namespace=NS)
 
 
 def events(sio, name):
@@ -79,15 +61,7 @@ def test_send_message_acks_and_reaches_the_other_member(app, connect, circle, co
 
 def test_sync_replays_everything_after_the_last_id(app, connect, circle, conversation):
     nurse = connect(circle.nurse)
-    ids = [
-        nurse.emit(
-            "send_message",
-            {"conversation_id": conversation, "client_id": client_id(), "body": f"m{n}"},
-            namespace=NS,
-            callback=True,
-        )["id"]
-        for n in range(5)
-    ]
+    ids = [say(nurse, conversation, f"m{n}") for n in range(5)]
     patient = connect(circle.patient)
     reply = patient.emit(
         "sync", {"conversation_id": conversation, "after_id": ids[1]}, namespace=NS, callback=True
@@ -155,15 +129,7 @@ def test_reading_gives_every_page_of_the_reader_the_new_unread_total(
     """The badge is set from the event: no page asks /chat/unread after reading."""
     nurse = connect(circle.nurse)
     reading, elsewhere = connect(circle.patient), connect(circle.patient)
-    ids = [
-        nurse.emit(
-            "send_message",
-            {"conversation_id": conversation, "client_id": client_id(), "body": f"m{n}"},
-            namespace=NS,
-            callback=True,
-        )["id"]
-        for n in range(3)
-    ]
+    ids = [say(nurse, conversation, f"m{n}") for n in range(3)]
     for sio in (reading, elsewhere):
         sio.get_received(NS)
     for up_to, left in ((ids[0], 2), (ids[2], 0)):

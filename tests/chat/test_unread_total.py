@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.chat.conftest import client_id, get, give
-from tests.chat.test_events import NS, connect  # noqa: F401 - the fixture
+from tests.chat.conftest import client_id, get, give, say
 from tests.statements import recorded_statements
 from webapp.chat import services
 from webapp.circle.models import Grant
@@ -70,28 +69,21 @@ def test_the_total_costs_the_same_statements_for_one_or_many_conversations(app, 
     assert _statements_of_total(app, many, readable=tuple(conversations))[1] == 1
 
 
-def test_delivered_replies_with_the_unread_total(app, connect, circle, conversation):  # noqa: F811
+def test_delivered_replies_with_the_unread_total(app, connect, circle, conversation):
     nurse, patient = connect(circle.nurse), connect(circle.patient)
-    sent = [
-        nurse.emit("send_message",
-                   {"conversation_id": conversation, "client_id": client_id(), "body": text},
-                   namespace=NS, callback=True)["id"]
-        for text in ("one", "two")
-    ]
+    sent = [say(nurse, conversation, text) for text in ("one", "two")]
     ack = patient.emit("delivered", {"conversation_id": conversation, "message_id": sent[-1]},
-                       namespace=NS, callback=True)
+                       namespace="/chat", callback=True)
     assert ack == {"ok": True, "up_to": sent[-1], "unread": 2}
 
 
-def test_a_receipt_and_its_total_are_one_transaction(app, connect, circle, conversation):  # noqa: F811
+def test_a_receipt_and_its_total_are_one_transaction(app, connect, circle, conversation):
     """On PostgreSQL a transaction opened after the commit costs a checkout, BEGIN and a reset:
     the total is counted inside the receipt's own transaction."""
     from sqlalchemy import event
 
     nurse, patient = connect(circle.nurse), connect(circle.patient)
-    sent = nurse.emit("send_message",
-                      {"conversation_id": conversation, "client_id": client_id(), "body": "x"},
-                      namespace=NS, callback=True)["id"]
+    sent = say(nurse, conversation, "x")
     with app.app_context():
         engine = db.engine
     begun = []
@@ -104,7 +96,7 @@ def test_a_receipt_and_its_total_are_one_transaction(app, connect, circle, conve
         event.listen(engine, "begin", count)
         try:
             ack = patient.emit(kind, {"conversation_id": conversation, "message_id": sent},
-                               namespace=NS, callback=True)
+                               namespace="/chat", callback=True)
         finally:
             event.remove(engine, "begin", count)
         assert ack["ok"], ack
