@@ -22,6 +22,19 @@ def open_demo_conversation(page, account):
     return page
 
 
+# The status the author's phone shows on the latest message containing a text (None: none yet).
+_STATUS = ("t => { const m = [...document.querySelectorAll('#message-list .msg[data-id]')]"
+           ".filter(e => e.textContent.includes(t)).pop(); return m ? m.dataset.status : null; }")
+
+
+def status_of(page, text: str) -> str | None:
+    return page.evaluate(_STATUS, text)
+
+
+def wait_for_status(page, text: str, status: str) -> None:
+    page.wait_for_function(f"([t, s]) => ({_STATUS})(t) === s", arg=[text, status])
+
+
 @pytest.fixture
 def two_phones(phone, live_server):
     pages = [phone(live_server.url) for _ in range(2)]
@@ -42,11 +55,7 @@ def test_live_conversation_between_patient_and_nurse(two_phones):
     nadia.click("#composer button[type=submit]")
     mine = nadia.locator("#message-list .msg[data-id]", has_text="comment va la jambe").last
     jeanne.locator("#message-list .msg", has_text="comment va la jambe").wait_for()
-    nadia.wait_for_function(
-        "() => { const m = [...document.querySelectorAll('#message-list .msg[data-id]')]"
-        ".filter(e => e.textContent.includes('comment va la jambe')).pop();"
-        " return m && m.dataset.status === 'read'; }"
-    )
+    wait_for_status(nadia, "comment va la jambe", "read")
     # A group conversation says who read it, in the reader's language.
     assert "Jeanne Martin" in mine.locator(".msg__status").inner_text()
     assert mine.locator(".msg__status").is_visible()  # the author sees statuses
@@ -507,18 +516,12 @@ def test_delivered_off_screen_read_on_screen_and_the_badge_follows(two_phones):
 
     nadia.fill("#composer-body", "Hors écran")
     nadia.click("#composer button[type=submit]")
-    nadia.wait_for_function(
-        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
-        ".some(e => e.textContent.includes('Hors écran') && e.dataset.status === 'delivered')"
-    )
+    wait_for_status(nadia, "Hors écran", "delivered")
     expect(jeanne.locator("#unread-badge")).to_have_text(str(before + 1))
 
     # She opens it: "read" on Nadia's phone, and her badge goes down by the event's total.
     open_conversation(jeanne, "Pansement de la jambe")
-    nadia.wait_for_function(
-        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
-        ".some(e => e.textContent.includes('Hors écran') && e.dataset.status === 'read')"
-    )
+    wait_for_status(nadia, "Hors écran", "read")
     sent_frames: list[str] = []
     jeanne.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent_frames.append(
         payload if isinstance(payload, str) else payload.decode(errors="replace"))))
@@ -533,10 +536,7 @@ def test_delivered_off_screen_read_on_screen_and_the_badge_follows(two_phones):
 
     nadia.fill("#composer-body", "Sous ses yeux")
     nadia.click("#composer button[type=submit]")
-    nadia.wait_for_function(
-        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
-        ".some(e => e.textContent.includes('Sous ses yeux') && e.dataset.status === 'read')"
-    )
+    wait_for_status(nadia, "Sous ses yeux", "read")
     assert any('"read"' in f for f in sent_frames), sent_frames
     assert not any('"delivered"' in f for f in sent_frames), sent_frames
     jeanne.wait_for_timeout(400)  # a badge fetch would have gone by now (250 ms)
@@ -554,25 +554,18 @@ def test_a_message_the_reader_never_saw_is_delivered_not_read(two_phones):
     }, 50))""")
     nadia.fill("#composer-body", "Téléphone verrouillé")
     nadia.click("#composer button[type=submit]")
-    nadia.wait_for_function(
-        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
-        ".some(e => e.textContent.includes('verrouillé') && e.dataset.status === 'delivered')"
-    )
+    wait_for_status(nadia, "verrouillé", "delivered")
     jeanne.wait_for_timeout(600)
-    assert nadia.evaluate(
-        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
-        ".filter(e => e.textContent.includes('verrouillé')).pop().dataset.status"
-    ) == "delivered"
+    assert status_of(nadia, "verrouillé") == "delivered"
 
 
 def test_a_receipt_that_comes_before_the_acknowledgement_still_counts(two_phones):
     """Jeanne's phone answers "delivered" before the server's acknowledgement of the message
     gets back to Nadia's (held here): Nadia's message still ends up "delivered"."""
     (_, _), (jeanne, nadia) = two_phones
-    pages, held, receipts = [], [], []
+    held, receipts = [], []
 
     def route(ws):
-        pages.append(ws)
         server = ws.connect_to_server()
 
         def from_server(message):
@@ -601,7 +594,4 @@ def test_a_receipt_that_comes_before_the_acknowledgement_still_counts(two_phones
     assert nadia.locator(".msg--pending", has_text="Accusé en retard").count() == 1
     for ws, message in held:
         ws.send(message)
-    nadia.wait_for_function(
-        "() => [...document.querySelectorAll('#message-list .msg[data-id]')]"
-        ".some(e => e.textContent.includes('Accusé en retard') && e.dataset.status === 'delivered')"
-    )
+    wait_for_status(nadia, "Accusé en retard", "delivered")
