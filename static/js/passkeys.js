@@ -132,9 +132,10 @@
   // in. The request waits for the person; the button's ceremony aborts it first, as a browser
   // takes one passkey request at a time.
   var waiting = null;  // the AbortController of the autofill request, while it waits
-  // The autofill's request for options until its answer is in. Each answer sets the session
-  // cookie to its own challenge: the button asks for its own only after, or the autofill's
-  // answer could arrive last and the button's passkey be refused.
+  // The autofill's request for options until its answer is in. Each answer sets the
+  // ceremony's cookie to its own challenge: the button asks for its own only after, or the
+  // autofill's answer could arrive last and the button's passkey be refused. (That cookie is
+  // not the session's: a password sign-in made meanwhile is never undone by it.)
   var answering = null;
   function stopAutofill() {
     if (waiting) { waiting.abort(); waiting = null; }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from http.cookies import SimpleCookie
 
 from tests.accounts.authenticator import SoftAuthenticator
 from tests.accounts.conftest import JSON, passkey_sign_in, register_passkey
+from tests.factories import PASSWORD
 from webapp.accounts.models import Passkey, User, WebAuthnChallenge
 from webapp.extensions import db
 
@@ -32,9 +34,36 @@ def test_registration_options_demand_a_discoverable_verified_credential(app, cli
         # The challenge is kept server-side, tied to this user; the session only points at it.
         row = db.session.scalar(db.select(WebAuthnChallenge))
         assert row.purpose == "register" and row.user_id == user.id
+    # It names the row in a cookie of its own, not in the session (see the test below).
+    assert client.get_cookie("webauthn_register").value == row.token
     with client.session_transaction() as session:
-        assert session["webauthn_register"] == row.token
+        assert not any(key.startswith("webauthn") for key in session)
         assert all(not isinstance(v, bytes) for v in session.values())
+
+
+def _arrives_now(client, response):
+    """Apply a response's cookies as a browser does when that response comes in."""
+    for header in response.headers.getlist("Set-Cookie"):
+        for name, morsel in SimpleCookie(header).items():
+            if morsel["max-age"] == "0":
+                client.delete_cookie(name)
+            else:
+                client.set_cookie(name, morsel.value)
+
+
+def test_a_late_answer_to_the_passkey_autofill_does_not_undo_a_password_sign_in(client,
+                                                                               make_user):
+    """The sign-in page asks for passkey options as it opens (the autofill). Someone quick, or
+    a password manager, signs in with the password before that answer is in: the answer,
+    arriving last, must not bring back the session from before the sign-in."""
+    user = make_user("patient")
+    client.get("/accounts/sign-in")
+    late = client.post("/accounts/passkey/options", json={}, headers=JSON)
+    assert late.status_code == 200, late.get_data(as_text=True)
+    signed_in = client.post("/accounts/sign-in", data={"email": user.email, "password": PASSWORD})
+    assert signed_in.status_code == 302 and signed_in.location.endswith("/home")
+    _arrives_now(client, late)
+    assert client.get("/home").status_code == 200
 
 
 def test_register_then_sign_in_with_the_discoverable_passkey(app, client, make_user, login,

@@ -230,8 +230,7 @@ def test_a_challenge_for_one_ceremony_does_not_serve_another(app, client, user_w
                                            "password": PASSWORD})
     before = snapshot(app)
     options = _options(client)
-    with client.session_transaction() as session:
-        session["webauthn_register"] = session["webauthn_authenticate"]
+    client.set_cookie("webauthn_register", client.get_cookie("webauthn_authenticate").value)
     refused(client.post("/accounts/me/passkeys", json={"credential": authenticator.get(options)},
                         headers=JSON), 410)
     assert snapshot(app) == before

@@ -1,8 +1,12 @@
 """WebAuthn ceremonies (py_webauthn): register a passkey, sign in, re-authenticate, join.
 
-Each ceremony has one pending challenge row (models.WebAuthnChallenge) that the session only
+Each ceremony has one pending challenge row (models.WebAuthnChallenge) that a cookie of its own
 points at. The row is consumed -- deleted and committed -- before the response is verified, so
 a challenge serves one try only, whether that try succeeds or not.
+
+Not the session: the sign-in page asks for options as it opens (passkey autofill), and an
+answer that set the session cookie could come in after a password sign-in made meanwhile and
+put the signed-out session back.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import after_this_request, current_app, request
 from flask_babel import gettext as _
 from webauthn import (
     generate_authentication_options,
@@ -55,14 +59,29 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _session_key(purpose: str) -> str:
+def _cookie(purpose: str) -> str:
     return f"webauthn_{purpose}"
+
+
+def _answer_with_cookie(purpose: str, token: str | None, seconds: int = 0) -> None:
+    """The response (whatever it turns out to be) sets this ceremony's cookie, or deletes it."""
+    config = current_app.config
+    options = dict(path="/", secure=config["SESSION_COOKIE_SECURE"], httponly=True,
+                   samesite=config["SESSION_COOKIE_SAMESITE"])
+
+    @after_this_request
+    def _set(response):
+        if token is None:
+            response.delete_cookie(_cookie(purpose), **options)
+        else:
+            response.set_cookie(_cookie(purpose), token, max_age=seconds, **options)
+        return response
 
 
 def _store(purpose: str, challenge: bytes, user: User | None = None,
            payload: dict | None = None) -> None:
     # Forget whatever ceremony of this kind this browser had started, and any expired ones.
-    previous = session.pop(_session_key(purpose), None)
+    previous = request.cookies.get(_cookie(purpose))
     stale = WebAuthnChallenge.expires_at < now()
     if previous:
         stale = stale | (WebAuthnChallenge.token == previous)
@@ -74,11 +93,13 @@ def _store(purpose: str, challenge: bytes, user: User | None = None,
         payload=payload, expires_at=now() + timedelta(seconds=seconds),
     ))
     db.session.commit()
-    session[_session_key(purpose)] = token
+    _answer_with_cookie(purpose, token, seconds)
 
 
 def _consume(purpose: str, user: User | None = None) -> Pending:
-    token = session.pop(_session_key(purpose), None)
+    token = request.cookies.get(_cookie(purpose))
+    if token is not None:
+        _answer_with_cookie(purpose, None)
     expired = Gone(_("This request has expired or was already used. Please try again."))
     if not isinstance(token, str):
         raise expired
