@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from http.cookies import SimpleCookie
 
 from tests.accounts.authenticator import SoftAuthenticator
 from tests.accounts.conftest import JSON, passkey_sign_in, register_passkey
+from tests.cookies import arrives_now
 from tests.factories import PASSWORD
 from webapp.accounts.models import Passkey, User, WebAuthnChallenge
 from webapp.extensions import db
@@ -41,16 +41,6 @@ def test_registration_options_demand_a_discoverable_verified_credential(app, cli
         assert all(not isinstance(v, bytes) for v in session.values())
 
 
-def _arrives_now(client, response):
-    """Apply a response's cookies as a browser does when that response comes in."""
-    for header in response.headers.getlist("Set-Cookie"):
-        for name, morsel in SimpleCookie(header).items():
-            if morsel["max-age"] == "0":
-                client.delete_cookie(name)
-            else:
-                client.set_cookie(name, morsel.value)
-
-
 def test_a_late_answer_to_the_passkey_autofill_does_not_undo_a_password_sign_in(client,
                                                                                make_user):
     """The sign-in page asks for passkey options as it opens (the autofill). Someone quick, or
@@ -62,7 +52,7 @@ def test_a_late_answer_to_the_passkey_autofill_does_not_undo_a_password_sign_in(
     assert late.status_code == 200, late.get_data(as_text=True)
     signed_in = client.post("/accounts/sign-in", data={"email": user.email, "password": PASSWORD})
     assert signed_in.status_code == 302 and signed_in.location.endswith("/home")
-    _arrives_now(client, late)
+    arrives_now(client, late)
     assert client.get("/home").status_code == 200
 
 

@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from tests.cookies import arrives_now
 from webapp.extensions import db
 from webapp.push import services, vapid
 from webapp.push.models import PushSubscription
@@ -246,6 +247,17 @@ def test_signing_out_forgets_this_browsers_device_only(app, client, login, patie
     login(phone, patient)
     assert phone.post("/push/subscriptions", json=on_phone.info()).status_code == 201
     assert _count(app) == 2
+
+
+def test_a_late_device_sync_does_not_undo_a_sign_out(app, client, signed_in, push_endpoint):
+    """Every signed-in page tells the server its subscription again as it opens. If the person
+    signs out before that answer is in, the answer must not sign them back in."""
+    sub, _ = _subscribe(client, push_endpoint)  # the first page after signing in
+    late = client.post("/push/subscriptions", json=sub.info())  # the next page's
+    assert late.status_code == 201
+    assert client.post("/accounts/sign-out").status_code == 302
+    arrives_now(client, late)
+    assert client.get("/push/").status_code == 302
 
 
 def test_signing_out_everywhere_stops_notifications_on_every_device(app, client, login, patient,

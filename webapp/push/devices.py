@@ -206,10 +206,15 @@ SESSION_KEY = "push_subscription_id"
 
 
 def remember_for_session(sub: PushSubscription) -> None:
-    """This browser's device, so that signing out here stops its notifications."""
+    """This browser's device, so that signing out here stops its notifications.
+
+    Every signed-in page tells the server its subscription again: only a change is written,
+    so that those answers carry no session cookie. One that did, arriving after a sign-out
+    made meanwhile, would bring the signed-in session back."""
     from flask import session
 
-    session[SESSION_KEY] = sub.id
+    if session.get(SESSION_KEY) != sub.id:
+        session[SESSION_KEY] = sub.id
 
 
 def forget_session_device(sender, user=None, **_extra) -> None:
