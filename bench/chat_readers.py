@@ -90,8 +90,10 @@ async def run(url: str, members: list[tuple[int, int, str]], rate: float, second
 
     reader = READERS[screen]
 
+    # Per message sent: what the phones said and asked, and the receipts they were sent
+    # (each one wakes a phone).
     counts = {"delivered": 0, "read": 0, "badge_requests": 0, "badge_errors": 0,
-              "receipt_errors": 0}
+              "receipt_errors": 0, "receipts_received": 0}
     sent: dict[str, tuple[float, object]] = {}
     latencies: list[float] = []
     by_conversation: dict[int, list] = {}
@@ -146,6 +148,10 @@ async def run(url: str, members: list[tuple[int, int, str]], rate: float, second
                 refresh_badge()
             if reader["read_after"] is not None:
                 mark_read()
+
+        @client.on("receipt", namespace=NS)
+        async def on_receipt(data=None):
+            counts["receipts_received"] += 1
 
         @client.on("unread_changed", namespace=NS)
         async def on_unread(data=None):

@@ -123,6 +123,38 @@ def test_delivered_then_read_receipts_reach_the_author(connect, circle, conversa
     assert events(nurse, "receipt") == []
 
 
+def test_a_receipt_goes_to_the_authors_of_what_was_read_only(connect, circle, conversation):
+    """Only an author shows a status for a message: the other members' phones are not woken
+    by someone else's reading."""
+    nurse, relative, patient = (connect(circle.nurse), connect(circle.relative),
+                                connect(circle.patient))
+
+    def read(up_to):
+        for sio in (nurse, relative, patient):
+            sio.get_received(NS)
+        ack = patient.emit("read", {"conversation_id": conversation, "message_id": up_to},
+                           namespace=NS, callback=True)
+        assert ack["ok"] and ack["up_to"] == up_to, ack
+        return {name: [(r["kind"], r["user_id"], r["up_to"]) for r in events(sio, "receipt")]
+                for name, sio in (("nurse", nurse), ("relative", relative),
+                                  ("patient", patient))}
+
+    first = say(nurse, conversation, "Tomorrow at nine")
+    assert read(first) == {"nurse": [("read", circle.patient.id, first)], "relative": [],
+                           "patient": []}
+    # Jeanne's own message among those passed: nobody else wrote it, nobody else is told.
+    say(patient, conversation, "Thank you")
+    second = say(relative, conversation, "I will be there")
+    third = say(nurse, conversation, "Perfect")
+    assert read(third) == {"nurse": [("read", circle.patient.id, third)],
+                           "relative": [("read", circle.patient.id, third)], "patient": []}
+    assert second < third
+    # Nothing new passed: no receipt at all.
+    assert patient.emit("read", {"conversation_id": conversation, "message_id": third},
+                        namespace=NS, callback=True) == {"ok": True, "up_to": None}
+    assert events(nurse, "receipt") == [] and events(relative, "receipt") == []
+
+
 def test_reading_gives_every_page_of_the_reader_the_new_unread_total(
     app, connect, circle, conversation
 ):

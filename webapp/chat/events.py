@@ -146,8 +146,7 @@ def delivered(data=None, *_ignored):
     # Delivery changes no unread count: counted before the mark's commit, in its transaction
     # (policy has just allowed this conversation).
     unread = services.unread_total(user, readable=(conversation.id,))
-    up_to = services.mark(user, conversation, data.get("message_id"), "delivered",
-                          from_sid=request.sid)
+    up_to = services.mark(user, conversation, data.get("message_id"), "delivered")
     return {"ok": True, "up_to": up_to, "unread": unread}
 
 
@@ -155,8 +154,7 @@ def delivered(data=None, *_ignored):
 def read(data=None, *_ignored):
     data = _payload(data)
     user, conversation = _conversation(data)
-    up_to = services.mark(user, conversation, data.get("message_id"), "read",
-                          from_sid=request.sid)
+    up_to = services.mark(user, conversation, data.get("message_id"), "read")
     return {"ok": True, "up_to": up_to}
 
 

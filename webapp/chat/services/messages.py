@@ -32,7 +32,6 @@ from .common import (
     clean_body,
     clean_client_id,
     commit_keeping_loaded,
-    conversation_room,
     live_presence,
     now,
     parse_optional_id,
@@ -372,34 +371,50 @@ _MARK_READ = (
         ),
     )
 )
+# Who wrote what a mark has just passed: the receipt is theirs alone. Every phone of the
+# conversation used to get it and drop it unless it was about its own messages.
+_messages = Message.__table__
+_AUTHORS_PASSED = (
+    select(_messages.c.author_id)
+    .where(_messages.c.conversation_id == bindparam("conversation"),
+           _messages.c.id > bindparam("after"),
+           _messages.c.id <= bindparam("up_to"),
+           _messages.c.author_id != bindparam("user"))
+    .distinct()
+)
 
 
 def mark(
-    user: User, conversation: Conversation, up_to_id, kind: str, *, from_sid: str | None = None
+    user: User, conversation: Conversation, up_to_id, kind: str
 ) -> int | None:
-    """Move the user's delivered/read mark forward (never back). Returns the new mark.
-    `from_sid`: the socket that said it, which needs no receipt of its own reading."""
+    """Move the user's delivered/read mark forward (never back). Returns the new mark (None
+    when it did not move). The receipt goes to the authors of the messages the mark passed,
+    not to the reader's own sockets."""
     policy.require(user, "conversation.read", conversation)
     up_to = parse_optional_id(up_to_id)
     if up_to is None or conversation.last_message_id is None:
         return None
     up_to = min(up_to, conversation.last_message_id)
-    result = db.session.connection().execute(
-        _MARK_READ if kind == "read" else _MARK_DELIVERED,
-        {"conversation": conversation.id, "user": user.id, "up_to": up_to},
-    )
     mine = conversation.member(user)
-    if result.rowcount and mine is not None:  # what is loaded says what is stored
-        if kind == "read":
-            set_committed_value(mine, "last_read_id", up_to)
-        if mine.last_delivered_id < up_to:
-            set_committed_value(mine, "last_delivered_id", up_to)
+    if mine is None:
+        return None
+    after = mine.last_read_id if kind == "read" else mine.last_delivered_id
+    connection = db.session.connection()
+    params = {"conversation": conversation.id, "user": user.id, "up_to": up_to}
+    moved = connection.execute(_MARK_READ if kind == "read" else _MARK_DELIVERED, params).rowcount
+    if not moved:
+        commit_keeping_loaded()
+        return None
+    if kind == "read":  # what is loaded says what is stored
+        set_committed_value(mine, "last_read_id", up_to)
+    if mine.last_delivered_id < up_to:
+        set_committed_value(mine, "last_delivered_id", up_to)
+    authors = connection.execute(_AUTHORS_PASSED, {**params, "after": after}).scalars().all()
     # The reader's new total, for their pages' badge: counted before the commit, in the same
     # transaction (on PostgreSQL a new one would cost three more round trips per receipt).
-    unread = unread_total(user, readable=(conversation.id,)) \
-        if result.rowcount and kind == "read" else None
+    unread = unread_total(user, readable=(conversation.id,)) if kind == "read" else None
     commit_keeping_loaded()
-    if result.rowcount:
+    if authors:
         socketio.emit(
             "receipt",
             {
@@ -409,13 +424,11 @@ def mark(
                 "kind": kind,
                 "up_to": up_to,
             },
-            to=conversation_room(conversation.id),
+            to=[user_room(author) for author in authors],
             namespace=NAMESPACE,
-            skip_sid=from_sid,
         )
-        if kind == "read":
-            # With the new total: the reader's pages set their badge without asking for it.
-            socketio.emit("unread_changed", {"count": unread},
-                          to=user_room(user.id), namespace=NAMESPACE)
-        return up_to
-    return None
+    if kind == "read":
+        # With the new total: the reader's pages set their badge without asking for it.
+        socketio.emit("unread_changed", {"count": unread},
+                      to=user_room(user.id), namespace=NAMESPACE)
+    return up_to
