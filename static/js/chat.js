@@ -330,6 +330,8 @@
     var found = document.getElementById("chat");
     if (found !== chat) {
       if (chat) flushMark(chat);
+      // Off to a page with no conversation: the server stops sending it "typing".
+      if (chat && !found) window.HSChat.emit("away", {}).catch(function () {});
       chat = found;
       receipts = {};
       if (!chat && "scrollRestoration" in history) history.scrollRestoration = "auto";

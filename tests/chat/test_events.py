@@ -74,15 +74,54 @@ def test_sync_replays_everything_after_the_last_id(app, connect, circle, convers
     assert [m["id"] for m in everything["messages"]] == ids
 
 
+def _opens(sio, conversation_id):
+    """What a page does as it opens a conversation: replay what it lacks (it shows it now)."""
+    ack = sio.emit("sync", {"conversation_id": conversation_id, "after_id": None},
+                   namespace=NS, callback=True)
+    assert ack["ok"], ack
+
+
+def _types(sio, conversation_id):
+    ack = sio.emit("typing", {"conversation_id": conversation_id}, namespace=NS, callback=True)
+    assert ack["ok"], ack
+
+
 def test_typing_goes_to_the_others_only(connect, circle, conversation):
     nurse, patient = connect(circle.nurse), connect(circle.patient)
-    assert nurse.emit("typing", {"conversation_id": conversation}, namespace=NS, callback=True)[
-        "ok"
-    ]
+    _opens(patient, conversation)
+    _opens(nurse, conversation)
+    _types(nurse, conversation)
     assert events(patient, "typing") == [
         {"conversation_id": conversation, "user_id": circle.nurse.id, "name": "Nadia Benali"}
     ]
     assert events(nurse, "typing") == []
+
+
+def test_typing_reaches_only_the_pages_showing_the_conversation(app, connect, circle,
+                                                                conversation):
+    """Every signed-in page holds a socket in all its person's conversations: "typing" every
+    few seconds would wake each of them. Only a page showing the conversation gets it."""
+    from webapp.chat import services
+
+    with app.app_context():
+        other = services.start_conversation(get(circle.nurse), patient=get(circle.patient),
+                                            member_ids=[], subject="Prescription").id
+    nurse = connect(circle.nurse)
+    agenda, chat = connect(circle.patient), connect(circle.patient)  # two pages of Jeanne's
+    _opens(chat, conversation)
+    _types(nurse, conversation)
+    assert len(events(chat, "typing")) == 1
+    assert events(agenda, "typing") == []
+    # The page opens another conversation: typing in the first one is no longer for it.
+    _opens(chat, other)
+    _types(nurse, conversation)
+    assert events(chat, "typing") == []
+    _types(nurse, other)
+    assert [e["conversation_id"] for e in events(chat, "typing")] == [other]
+    # It goes to a page with no conversation (a boosted navigation keeps the socket).
+    assert chat.emit("away", namespace=NS, callback=True) == {"ok": True}
+    _types(nurse, other)
+    assert events(chat, "typing") == []
 
 
 def test_delivered_then_read_receipts_reach_the_author(connect, circle, conversation):
@@ -270,6 +309,7 @@ def test_revoked_relative_stops_receiving_at_once(app, connect, circle, conversa
     from webapp.circle.models import Grant
 
     relative, nurse = connect(circle.relative), connect(circle.nurse)
+    _opens(relative, conversation)  # her page shows it
     send = lambda body: nurse.emit(  # noqa: E731
         "send_message",
         {
@@ -287,7 +327,8 @@ def test_revoked_relative_stops_receiving_at_once(app, connect, circle, conversa
         circle_services.revoke_grant(get(circle.patient), grant.id)
     assert events(relative, "access_lost") == [{"conversation_ids": [conversation]}]
     send("after")
-    assert events(relative, "new_message") == []
+    _types(nurse, conversation)
+    assert relative.get_received(NS) == []  # neither the message nor the typing
     reply = relative.emit("sync", {"conversation_id": conversation}, namespace=NS, callback=True)
     assert reply["ok"] is False and reply["status"] == 403
 

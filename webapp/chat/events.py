@@ -12,7 +12,7 @@ import logging
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, join_room
+from flask_socketio import ConnectionRefusedError, join_room, leave_room, rooms
 
 from ..circle.signals import access_changed
 from ..errors import UserError
@@ -56,6 +56,17 @@ def _conversation(data: dict, action: str = "conversation.read"):
 def _variant(user) -> str:
     """The language and zone this socket renders in: the ones it connected with."""
     return presence.variant_of(request.sid) or services.variant_of(user)
+
+
+def _show(conversation_id: int | None) -> None:
+    """This socket's page shows this conversation now (None: none). Typing goes to the
+    sockets showing a conversation, not to every page of its members."""
+    shown = services.screen_room(conversation_id) if conversation_id is not None else None
+    for room in rooms(namespace=NS):
+        if room.startswith(services.SCREEN_ROOMS) and room != shown:
+            leave_room(room)
+    if shown is not None:
+        join_room(shown)
 
 
 @socketio.on("connect", namespace=NS)
@@ -104,10 +115,12 @@ def sync(data=None, *_ignored):
     after = services.parse_optional_id(data.get("after_id"))
     messages, more = services.messages_after(user, conversation, after)
     # The socket may have connected before it joined the conversation (or lost the room
-    # while access was briefly withdrawn): sync is the moment to be sure it is in.
+    # while access was briefly withdrawn): sync is the moment to be sure it is in. A page
+    # syncs the conversation it opens: it shows that one now.
     variant = _variant(user)
     join_room(services.conversation_room(conversation.id))
     join_room(services.variant_room(conversation.id, variant))
+    _show(conversation.id)
     return {
         "ok": True,
         "more": more,
@@ -123,6 +136,14 @@ def sync(data=None, *_ignored):
     }
 
 
+@socketio.on("away", namespace=NS)
+def away(data=None, *_ignored):
+    """The page went elsewhere (a boosted navigation): it shows no conversation now. Asks
+    nothing of its payload: it only takes this socket out of a room of its own choosing."""
+    _show(None)
+    return {"ok": True}
+
+
 @socketio.on("typing", namespace=NS)
 def typing(data=None, *_ignored):
     data = _payload(data)
@@ -130,7 +151,7 @@ def typing(data=None, *_ignored):
     socketio.emit(
         "typing",
         {"conversation_id": conversation.id, "user_id": user.id, "name": user.display_name},
-        to=services.conversation_room(conversation.id),
+        to=services.screen_room(conversation.id),
         namespace=NS,
         skip_sid=request.sid,
     )

@@ -147,6 +147,8 @@ EVENTS = {
     ),
     ("/chat", "sync"): Event(LIVE, args=lambda s: ({"conversation_id": _shared(s)},)),
     ("/chat", "typing"): Event(LIVE, args=lambda s: ({"conversation_id": _shared(s)},)),
+    # Leaves this socket's own "showing a conversation" room: nothing to allow or refuse.
+    ("/chat", "away"): Event(expect.signed_in(ok=ALLOW, anonymous=REFUSED), args=({},)),
     ("/chat", "delivered"): Event(
         LIVE, args=lambda s: ({"conversation_id": _shared(s), "message_id": 1},)
     ),

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from .common import (
     NAMESPACE,
+    SCREEN_ROOMS,
     conversation_room,
     now,
     parse_id,
     parse_optional_id,
+    screen_room,
     user_room,
     variant_of,
     variant_room,
@@ -44,11 +46,11 @@ from .messages import history, mark, messages_after, post_message, render_messag
 from .quick_replies import add_quick_reply, delete_quick_reply, quick_replies
 
 __all__ = [
-    "NAMESPACE", "add_members", "add_quick_reply", "addable", "candidates", "conversation_list",
-    "conversation_room",
-    "delete_quick_reply", "get_conversation", "history", "mark", "members_without_access",
-    "messages_after", "now", "parse_id", "parse_optional_id", "post_message",
-    "prefetch_conversation", "quick_replies", "readable_conversation_ids", "render_message",
-    "set_closed", "start_conversation", "status_of", "unread_total", "user_room", "variant_of",
+    "NAMESPACE", "SCREEN_ROOMS", "add_members", "add_quick_reply", "addable", "candidates",
+    "conversation_list", "conversation_room", "delete_quick_reply", "get_conversation",
+    "history", "mark", "members_without_access", "messages_after", "now", "parse_id",
+    "parse_optional_id", "post_message", "prefetch_conversation", "quick_replies",
+    "readable_conversation_ids", "render_message", "screen_room", "set_closed",
+    "start_conversation", "status_of", "unread_total", "user_room", "variant_of",
     "variant_room", "withdraw_access",
 ]

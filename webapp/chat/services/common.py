@@ -44,9 +44,17 @@ def user_room(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+SCREEN_ROOMS = "screen:"
+
+
+def screen_room(conversation_id: int) -> str:
+    """The sockets whose page shows this conversation now (typing is for them only)."""
+    return f"{SCREEN_ROOMS}{conversation_id}"
+
+
 # ---- Variants: each member sees a message in their own language and time zone -----------
 #
-# A socket joins `conversation:<id>` (receipts, typing, closing: no text to translate) and
+# A socket joins `conversation:<id>` (closing, membership: no text to translate) and
 # `conversation:<id>:<language>:<time zone>`, its variant's sub-room, which gets the rendered
 # message fragment. A new message is rendered once per variant among the live sockets of its
 # members (typically one or two) and each rendering goes to its sub-room.

@@ -28,6 +28,7 @@ from .common import (
     live_presence,
     now,
     parse_id,
+    screen_room,
     user_room,
     variant_of,
     variant_room,
@@ -362,7 +363,7 @@ def withdraw_access(patient_id: int, grantee_id: int) -> list[int]:
     current = variant_of(grantee) if grantee is not None else ""
     for sid, variant in sockets.items():
         for conversation_id in lost:
-            rooms = {conversation_room(conversation_id)}
+            rooms = {conversation_room(conversation_id), screen_room(conversation_id)}
             rooms |= {variant_room(conversation_id, v) for v in {variant, current} if v}
             for room in rooms:
                 try:
