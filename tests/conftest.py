@@ -49,6 +49,8 @@ def app(database_url, tmp_path_factory):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
+        # Two test runs on one Redis (PostgreSQL pass) count their rate limits apart.
+        "REDIS_NAMESPACE": f"hs-test-{os.getpid()}",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,  # the security tests switch it on (csrf_enabled fixture)
         "SERVER_NAME": None,

@@ -30,6 +30,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     config_module.check_settings(app.config)
+    if not app.config.get("REDIS_NAMESPACE"):
+        app.config["REDIS_NAMESPACE"] = config_module.redis_namespace(app.config["SECRET_KEY"])
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["REDIS_NAMESPACE"])
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS",
         config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
@@ -76,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["REDIS_URL"],
+        channel=f'{app.config["REDIS_NAMESPACE"]}:socketio',
         cors_allowed_origins=_allowed_origins(app),
         manage_session=False,
     )

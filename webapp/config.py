@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -55,6 +57,8 @@ def from_environment() -> dict:
             "DATABASE_URL", f"sqlite:///{INSTANCE / 'healthspace.db'}"
         ),
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Set by create_app from SECRET_KEY unless given (see redis_namespace).
+        "REDIS_NAMESPACE": env.get("REDIS_NAMESPACE") or None,
         "WEBAUTHN_RP_ID": env.get("WEBAUTHN_RP_ID", "localhost"),
         "WEBAUTHN_RP_NAME": env.get("WEBAUTHN_RP_NAME", "Health Space"),
         "WEBAUTHN_ORIGIN": origin,
@@ -109,6 +113,16 @@ def from_environment() -> dict:
         # default, which would send them uncompressed to gzip-only clients.
         "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
     }
+
+
+def redis_namespace(secret_key: str) -> str:
+    """The prefix of everything this deployment puts in Redis: the Socket.IO channel, the
+    presence sets, the rate limits. Processes that share sessions (the same SECRET_KEY) share
+    it; another deployment on the same Redis (staging beside production, a second test run)
+    gets its own, so no rendered message of one is ever delivered to the sockets of the other
+    (their conversation ids overlap). Derived, not the key itself: it is readable in Redis."""
+    digest = hmac.new(secret_key.encode(), b"healthspace redis namespace", hashlib.sha256)
+    return f"hs-{digest.hexdigest()[:16]}"
 
 
 def check_settings(config) -> None:

@@ -180,22 +180,33 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(tmp_path):
 
 @pytest.mark.redis
 def test_two_processes_deliver_through_redis_and_withdraw_access(tmp_path):
+    """A and B share a database and a secret: one deployment. C, another deployment with
+    the same Redis (its own secret, its own database, the same ids), hears nothing of it."""
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     instance = tmp_path / "shared"
     env = {"REDIS_URL": redis_url}
     a = LiveServer(instance, extra_env=env).prepare(seed=False)
     b = LiveServer(instance, database_url=a.database_url, extra_env=env)
+    another = {**env, "SECRET_KEY": "another deployment's secret"}
+    c = LiveServer(tmp_path / "another", extra_env=another).prepare(seed=False)
     data = setup(a, "circle")
     conv = data["conversation"]
+    elsewhere = setup(c, "circle")
+    assert elsewhere["conversation"] == conv  # the same room names, were the channel shared
     a.start()
     b.start()
+    c.start()
     try:
         members = connected(data, (a, "patient"), (a, "relative"), (b, "nurse"))
-        with members as (patient, relative, nurse):
+        with members as (patient, relative, nurse), connected(elsewhere, (c, "patient")) as (
+                stranger,):
             deadline = time.monotonic() + 30
             first = nurse.send("redis-two-process-1", "Sent on B, read on A", deadline)
             assert wait_until(lambda: first["id"] in patient.received, 10)
             assert wait_until(lambda: first["id"] in relative.received, 10)
+            # Delivered to A through Redis: C would have had it by now (no ack to wait for).
+            time.sleep(0.5)
+            assert stranger.received == {}
 
             # The patient revokes Claire in yet another process: her socket on A leaves the room.
             setup(a, "revoke", data["patient"]["id"], data["relative"]["id"])
@@ -206,3 +217,4 @@ def test_two_processes_deliver_through_redis_and_withdraw_access(tmp_path):
     finally:
         a.stop()
         b.stop()
+        c.stop()

@@ -74,7 +74,7 @@ def connect(auth=None):
     if not current_user.is_authenticated:
         raise ConnectionRefusedError("unauthorized")
     user = current_user._get_current_object()
-    presence.configure(current_app.config.get("REDIS_URL"))
+    presence.configure(current_app.config)
     presence.start_refresher(socketio)
     join_room(services.user_room(user.id))
     variant = services.variant_of(user)

@@ -1,9 +1,10 @@
 """Who has a live /chat connection, across server processes.
 
 Each process keeps its own sockets in memory. With REDIS_URL set, each user also has a sorted
-set `hs:presence:<user id>` of socket ids scored by an expiry instant; a background task in
-each process pushes the expiry of its live sockets forward, so the sockets of a process that
-died (SIGKILL, no disconnect) drop out by themselves within PRESENCE_TTL seconds.
+set `<REDIS_NAMESPACE>:presence:<user id>` of socket ids scored by an expiry instant; a
+background task in each process pushes the expiry of its live sockets forward, so the sockets
+of a process that died (SIGKILL, no disconnect) drop out by themselves within PRESENCE_TTL
+seconds.
 
 Each socket also has a variant, "<language>|<time zone>" (what it was rendered for when it
 connected): a set member is "<sid> <variant>", so one read tells both which sockets a user
@@ -17,7 +18,6 @@ import time
 
 PRESENCE_TTL = 90
 REFRESH_EVERY = 30
-KEY = "hs:presence:{}"
 
 
 class Presence:
@@ -28,14 +28,22 @@ class Presence:
         self._variant_of: dict[str, str] = {}
         self._redis = None
         self._redis_url: str | None = None
+        self._namespace = ""
         self._refresher_started = False
 
-    def configure(self, redis_url: str | None) -> None:
+    def configure(self, config) -> None:
+        """Share presence through the app's Redis (REDIS_URL), under its deployment's
+        namespace (REDIS_NAMESPACE)."""
+        redis_url = config.get("REDIS_URL")
         if redis_url and redis_url != self._redis_url:
             import redis
 
             self._redis = redis.Redis.from_url(redis_url)
             self._redis_url = redis_url
+        self._namespace = config["REDIS_NAMESPACE"]
+
+    def _key(self, user_id: int) -> str:
+        return f"{self._namespace}:presence:{user_id}"
 
     @property
     def shared(self) -> bool:
@@ -48,7 +56,7 @@ class Presence:
             self._variant_of[sid] = variant
         if self._redis is not None:
             member = _member(sid, variant)
-            self._safe(lambda r: r.zadd(KEY.format(user_id), {member: time.time() + PRESENCE_TTL}))
+            self._safe(lambda r: r.zadd(self._key(user_id), {member: time.time() + PRESENCE_TTL}))
 
     def remove(self, sid: str) -> int | None:
         with self._lock:
@@ -60,7 +68,7 @@ class Presence:
                 if not sids:
                     self._by_user.pop(user_id, None)
         if user_id is not None and self._redis is not None:
-            self._safe(lambda r: r.zrem(KEY.format(user_id), _member(sid, variant)))
+            self._safe(lambda r: r.zrem(self._key(user_id), _member(sid, variant)))
         return user_id
 
     def user_of(self, sid: str) -> int | None:
@@ -80,7 +88,7 @@ class Presence:
             found = {sid: self._variant_of.get(sid, "") for sid in self._by_user.get(user_id, ())}
         if self._redis is not None:
             remote = (
-                self._safe(lambda r: r.zrangebyscore(KEY.format(user_id), time.time(), "+inf"))
+                self._safe(lambda r: r.zrangebyscore(self._key(user_id), time.time(), "+inf"))
                 or []
             )
             for raw in remote:
@@ -100,7 +108,7 @@ class Presence:
         if self.local_sids(user_id):
             return True
         if self._redis is not None:
-            return bool(self._safe(lambda r: r.zcount(KEY.format(user_id), time.time(), "+inf")))
+            return bool(self._safe(lambda r: r.zcount(self._key(user_id), time.time(), "+inf")))
         return False
 
     def refresh(self) -> None:
@@ -116,7 +124,7 @@ class Presence:
         def write(r):
             pipe = r.pipeline(transaction=False)
             for uid, sids in snapshot.items():
-                key = KEY.format(uid)
+                key = self._key(uid)
                 pipe.zadd(key, {sid: expiry for sid in sids})
                 pipe.zremrangebyscore(key, "-inf", time.time())
                 pipe.expire(key, PRESENCE_TTL * 2)

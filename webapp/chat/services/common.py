@@ -157,7 +157,7 @@ def parse_optional_id(value) -> int | None:
 def live_presence():
     """Presence, shared through Redis when the app has REDIS_URL (any process: a server, a
     CLI command or a worker that changes access must see every server's sockets)."""
-    presence.configure(current_app.config.get("REDIS_URL"))
+    presence.configure(current_app.config)
     return presence
 
 
