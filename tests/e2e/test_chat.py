@@ -595,3 +595,41 @@ def test_a_receipt_that_comes_before_the_acknowledgement_still_counts(two_phones
     for ws, message in held:
         ws.send(message)
     wait_for_status(nadia, "Accusé en retard", "delivered")
+
+
+CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
+
+
+def test_typing_reaches_only_the_phones_showing_the_conversation(phone, live_server):
+    """Jeanne leaves the conversation for her agenda from the tab bar (a boosted navigation:
+    the same socket): Nadia's typing no longer reaches her phone, while Claire, who shows the
+    conversation, sees it. Back on the conversation, Jeanne sees it again."""
+    jeanne, nadia, claire = (phone(live_server.url) for _ in range(3))
+    received: list[str] = []
+    jeanne.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(
+        payload if isinstance(payload, str) else payload.decode(errors="replace"))))
+    for page, account in ((jeanne, JEANNE), (nadia, NADIA), (claire, CLAIRE)):
+        open_demo_conversation(page, account)
+    socket_id = jeanne.evaluate("() => window.HSChat.socket().id")
+
+    jeanne.get_by_role("link", name="Agenda").click()
+    jeanne.wait_for_selector("[data-agenda-patient]")
+    assert jeanne.evaluate("() => window.HSChat.socket().id") == socket_id  # not a new page
+    jeanne.wait_for_timeout(300)  # its "away" on the way
+    received.clear()
+    nadia.locator("#composer-body").press_sequentially("Je passe")
+    claire.wait_for_selector("#typing:has-text('Nadia Benali')")
+    jeanne.wait_for_timeout(300)  # sent together: hers would have come by now
+    assert not any('"typing"' in frame for frame in received), received
+
+    jeanne.get_by_role("link", name="Messages").click()
+    jeanne.get_by_role("link", name="Pansement de la jambe").first.click()
+    jeanne.wait_for_selector("#chat[data-conversation-id]")
+    # Nadia goes on typing (her phone says so every 2.5 s at most) until Jeanne sees it.
+    shown = jeanne.locator("#typing", has_text="Nadia Benali")
+    for _ in range(20):
+        nadia.locator("#composer-body").press_sequentially(" et demain")
+        if shown.count():
+            break
+        jeanne.wait_for_timeout(500)
+    expect(shown).to_be_visible()
