@@ -9,7 +9,7 @@ import threading
 from sqlalchemy import select
 
 from tests.chat.conftest import client_id, get, give, say
-from tests.statements import recorded_statements
+from tests.statements import reading, recorded_statements
 from webapp.chat import services
 from webapp.circle.models import Grant
 from webapp.extensions import db
@@ -107,3 +107,22 @@ def test_a_receipt_and_its_total_are_one_transaction(app, connect, circle, conve
             event.remove(engine, "begin", count)
         assert ack["ok"], ack
         assert len(begun) == 1, kind
+
+
+def test_a_page_counts_the_unread_total_once(app, client, login, circle, conversation):
+    """The home page counts the unread messages for its "for you today" list, and the
+    conversation page counts the total again when it marks what it shows read: the tab bar's
+    badge shows that count instead of counting a second time."""
+    with app.app_context():
+        opened = services.get_conversation(get(circle.nurse), conversation)
+        for text in ("one", "two"):
+            services.post_message(get(circle.nurse), opened, text, client_id())
+    login(client, circle.patient)
+    for path, badge in (("/home", '<span id="unread-badge" class="badge" >2</span>'),
+                        (f"/chat/{conversation}",
+                         '<span id="unread-badge" class="badge" hidden></span>')):
+        with app.app_context(), recorded_statements() as statements:
+            page = client.get(path)
+        assert page.status_code == 200
+        assert len(reading(statements, "count(messages.id)")) == 1, path
+        assert badge in page.text, path

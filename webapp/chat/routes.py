@@ -28,7 +28,7 @@ def chat_context():
         if not current_user.is_authenticated:
             return 0
         try:
-            return services.unread_total(current_user)
+            return services.known_unread_total(current_user)
         except Exception:  # noqa: BLE001 - a badge must never break a page
             db.session.rollback()
             return 0

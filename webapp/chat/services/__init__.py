@@ -41,16 +41,16 @@ from .conversations import (
     start_conversation,
     withdraw_access,
 )
-from .listing import conversation_list, unread_total
+from .listing import conversation_list, known_unread_total, unread_total
 from .messages import history, mark, messages_after, post_message, render_message, status_of
 from .quick_replies import add_quick_reply, delete_quick_reply, quick_replies
 
 __all__ = [
     "NAMESPACE", "SCREEN_ROOMS", "add_members", "add_quick_reply", "addable", "candidates",
     "conversation_list", "conversation_room", "delete_quick_reply", "get_conversation",
-    "history", "mark", "members_without_access", "messages_after", "now", "parse_id",
-    "parse_optional_id", "post_message", "prefetch_conversation", "quick_replies",
-    "readable_conversation_ids", "render_message", "screen_room", "set_closed",
-    "start_conversation", "status_of", "unread_total", "user_room", "variant_of",
+    "history", "known_unread_total", "mark", "members_without_access", "messages_after",
+    "now", "parse_id", "parse_optional_id", "post_message", "prefetch_conversation",
+    "quick_replies", "readable_conversation_ids", "render_message", "screen_room",
+    "set_closed", "start_conversation", "status_of", "unread_total", "user_room", "variant_of",
     "variant_room", "withdraw_access",
 ]

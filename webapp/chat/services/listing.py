@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
+from flask import g
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -127,7 +128,23 @@ def unread_total(user: User, *, readable=()) -> int:
     """Unread messages in the conversations this user may read now. `readable`: ids of
     conversations policy has just allowed them to read (in the same event): not asked again.
     The others with unread messages are checked together: their members, patients and this
-    user's grants come in three queries, however many there are (a nurse has dozens)."""
+    user's grants come in three queries, however many there are (a nurse has dozens).
+    The answer is kept for the rest of the request (known_unread_total)."""
+    total = _count_unread(user, readable)
+    g.chat_unread_total = (user.id, total)
+    return total
+
+
+def known_unread_total(user: User) -> int:
+    """The total this request last counted for `user` (a conversation page has just counted
+    it when marking what it shows read), else counted now: for the tab bar's badge."""
+    known = g.get("chat_unread_total")
+    if known is not None and known[0] == user.id:
+        return known[1]
+    return unread_total(user)
+
+
+def _count_unread(user: User, readable) -> int:
     rows = db.session.execute(_unread_by_conversation(), {"user": user.id}).all()
     pending = {cid: n for cid, n in rows if n}
     total = sum(n for cid, n in pending.items() if cid in readable)
