@@ -498,6 +498,15 @@ def test_a_refused_message_shows_its_resend_button(two_phones):
     expect(nadia.locator(".msg__body", has_text="Envoyé trop tard")).to_have_count(0)
 
 
+def socket_frames(page, direction: str) -> list[str]:
+    """The frames ("framesent" or "framereceived") of the websockets the page opens from now
+    on, as text, in a list that fills as they go."""
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on(direction, lambda payload: frames.append(
+        payload if isinstance(payload, str) else payload.decode(errors="replace"))))
+    return frames
+
+
 def _badge(page) -> int:
     badge = page.locator("#unread-badge")
     return 0 if badge.is_hidden() else int(badge.inner_text() or 0)
@@ -522,9 +531,7 @@ def test_delivered_off_screen_read_on_screen_and_the_badge_follows(two_phones):
     # She opens it: "read" on Nadia's phone, and her badge goes down by the event's total.
     open_conversation(jeanne, "Pansement de la jambe")
     wait_for_status(nadia, "Hors écran", "read")
-    sent_frames: list[str] = []
-    jeanne.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent_frames.append(
-        payload if isinstance(payload, str) else payload.decode(errors="replace"))))
+    sent_frames = socket_frames(jeanne, "framesent")
     asked: list[str] = []
     jeanne.on("request", lambda r: asked.append(r.url) if "/chat/unread" in r.url else None)
     # The socket was opened before the listener: reconnect so its frames are seen.
@@ -605,9 +612,7 @@ def test_typing_reaches_only_the_phones_showing_the_conversation(phone, live_ser
     the same socket): Nadia's typing no longer reaches her phone, while Claire, who shows the
     conversation, sees it. Back on the conversation, Jeanne sees it again."""
     jeanne, nadia, claire = (phone(live_server.url) for _ in range(3))
-    received: list[str] = []
-    jeanne.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(
-        payload if isinstance(payload, str) else payload.decode(errors="replace"))))
+    received = socket_frames(jeanne, "framereceived")
     for page, account in ((jeanne, JEANNE), (nadia, NADIA), (claire, CLAIRE)):
         open_demo_conversation(page, account)
     socket_id = jeanne.evaluate("() => window.HSChat.socket().id")
