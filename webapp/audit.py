@@ -174,7 +174,7 @@ def _through_emergency(actor: User, patient_id: int) -> bool:
         return False
     from .circle import services as circle
 
-    return circle.active_grant(patient_id, actor.id) is None and \
+    return circle.active_scopes(patient_id, actor.id) is None and \
         circle.active_emergency(patient_id, actor.id) is not None
 
 

@@ -99,21 +99,22 @@ def _in_emergency(actor, patient) -> bool:
     return actor.is_professional and _circle().active_emergency(patient.id, actor.id) is not None
 
 
-_LOOK_UP = object()  # no grant given: ask the circle which one is in force
+_LOOK_UP = object()  # no scopes given: ask the circle which grant is in force
 
 
-def _scope(actor, patient, scope: str, grant=_LOOK_UP) -> bool:
-    """`grant`: the grant in force between them (None: there is none) when the caller already
-    holds it, as the conversation list does for dozens of members in one query."""
+def _scope(actor, patient, scope: str, scopes=_LOOK_UP) -> bool:
+    """`scopes`: those of the grant in force between them (None: there is none) when the
+    caller already holds them, as the conversation list does for dozens of members in one
+    query."""
     if not _a_patient(patient):
         return False
     if actor.id == patient.id:
         return True
     if not (actor.is_relative or actor.is_professional):
         return False
-    if grant is _LOOK_UP:
-        grant = _circle().active_grant(patient.id, actor.id)
-    if grant is not None and scope in grant.scope_set:
+    if scopes is _LOOK_UP:
+        scopes = _circle().active_scopes(patient.id, actor.id)
+    if scopes is not None and scope in scopes:
         return True
     # Breaking the glass opens the summary and nothing else.
     return scope == "summary" and _in_emergency(actor, patient)
@@ -153,7 +154,7 @@ def _reach(actor, patient) -> bool:
         return True
     if not (actor.is_relative or actor.is_professional):
         return False
-    return (_circle().active_grant(patient.id, actor.id) is not None
+    return (_circle().active_scopes(patient.id, actor.id) is not None
             or _in_emergency(actor, patient))
 
 
@@ -335,28 +336,28 @@ def _agenda_feed(actor, subject) -> bool:
 # on that patient and write while they hold `messages.write`; losing the grant shuts the
 # conversation at once, membership or not. A professional conversation is for professionals.
 
-def _chat_scope(actor, conversation, grant=_LOOK_UP) -> bool:
+def _chat_scope(actor, conversation, scopes=_LOOK_UP) -> bool:
     # The `messages` scope on the patient: messages.read and messages.write are that one rule
     # (a grant's scope covers both). The caller, a rule, has checked the actor is signed in.
     if conversation.kind == "care":
         return conversation.patient is not None and _scope(actor, conversation.patient,
-                                                           "messages", grant)
+                                                           "messages", scopes)
     return actor.is_professional
 
 
 @rule("conversation.read")
-def _conversation_read(actor, conversation, grant=_LOOK_UP) -> bool:
+def _conversation_read(actor, conversation, scopes=_LOOK_UP) -> bool:
     return (conversation is not None and conversation.has_member(actor)
-            and _chat_scope(actor, conversation, grant))
+            and _chat_scope(actor, conversation, scopes))
 
 
-def conversation_read_given(member, conversation, grant) -> bool:
-    """can(member, "conversation.read", conversation) when the caller already holds `grant`,
-    the grant in force between the member and the conversation's patient (None when there is
-    none: never given, revoked, ended, or the member blocked): the same rule, without asking
-    the circle. The conversation list asks it for every member of dozens of conversations,
-    with the grants fetched in one query instead of two per member."""
-    return _signed_in(member) and _conversation_read(member, conversation, grant)
+def conversation_read_given(member, conversation, scopes) -> bool:
+    """can(member, "conversation.read", conversation) when the caller already holds `scopes`,
+    those of the grant in force between the member and the conversation's patient (None when
+    there is none: never given, revoked, ended, or the member blocked): the same rule, without
+    asking the circle. The conversation list asks it for every member of dozens of
+    conversations, with the scopes fetched in one query instead of one per member."""
+    return _signed_in(member) and _conversation_read(member, conversation, scopes)
 
 
 @rule("conversation.write")

@@ -88,25 +88,25 @@ def conversation_list(
         if last_ids
         else {}
     )
-    grants = _grants_in_force([c for c, _n in rows], user)
+    scopes = _scopes_in_force([c for c, _n in rows], user)
     result = []
     for c, n in rows:
         others = [m.user for m in c.members if m.user_id != user.id]
         lost = [
             u for u in others
-            if not policy.conversation_read_given(u, c, grants.get((c.patient_id, u.id)))
+            if not policy.conversation_read_given(u, c, scopes.get((c.patient_id, u.id)))
         ]
         result.append(Row(c, n, last.get(c.last_message_id), others, lost))
     return result
 
 
-def _grants_in_force(conversations: list[Conversation], user: User) -> dict:
-    """{(patient id, member id): grant} for the grants in force between the patients of these
-    care conversations and their other members, in one query (the circle's active_grants);
-    policy decides from them (policy.conversation_read_given)."""
+def _scopes_in_force(conversations: list[Conversation], user: User) -> dict:
+    """{(patient id, member id): scopes} of the grants in force between the patients of these
+    care conversations and their other members, in one query (the circle's
+    active_scopes_for); policy decides from them (policy.conversation_read_given)."""
     from ...circle import services as circle
 
-    return circle.active_grants(
+    return circle.active_scopes_for(
         (c.patient_id, m.user_id)
         for c in conversations
         if c.kind == ConversationKind.CARE and c.patient_id is not None
@@ -156,19 +156,19 @@ def _count_unread(user: User, readable) -> int:
         .where(Conversation.id.in_(unsure))
         .options(selectinload(Conversation.members), selectinload(Conversation.patient))
     ).all()
-    grants = _own_grants(conversations, user)
+    scopes = _own_scopes(conversations, user)
     return total + sum(
         pending[c.id] for c in conversations
-        if policy.conversation_read_given(user, c, grants.get((c.patient_id, user.id)))
+        if policy.conversation_read_given(user, c, scopes.get((c.patient_id, user.id)))
     )
 
 
-def _own_grants(conversations: list[Conversation], user: User) -> dict:
-    """{(patient id, user id): grant} in force for this user on the patients of these care
+def _own_scopes(conversations: list[Conversation], user: User) -> dict:
+    """{(patient id, user id): scopes} in force for this user on the patients of these care
     conversations, in one query."""
     from ...circle import services as circle
 
-    return circle.active_grants(
+    return circle.active_scopes_for(
         (c.patient_id, user.id)
         for c in conversations
         if c.kind == ConversationKind.CARE and c.patient_id not in (None, user.id)

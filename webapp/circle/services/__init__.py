@@ -11,8 +11,10 @@ Import from here (`from webapp.circle import services`); the names below are the
 surface. For other domains:
   patients_for(user, scope=None) -> list[User]   the patients whose `scope` the user can reach
   acting_for(user) -> User | None                the patient the user currently acts for
-  active_grant(patient_id, grantee_id) -> Grant | None
-  active_grants(pairs) -> {(patient_id, grantee_id): Grant}   the same for many, one query
+  active_grant(patient_id, grantee_id) -> Grant | None        the row, for pages showing it
+  active_scopes(patient_id, grantee_id) -> frozenset | None   what policy asks (kept for the
+                                                              transaction)
+  active_scopes_for(pairs) -> {(patient_id, grantee_id): scopes}   the same for many, one query
   active_emergency(patient_id, professional_id), is_blocked(…), emergency_allowed(patient_id)
 These answer data questions only: every access decision (who may read a scope, act for a
 patient, manage a grant) is made by webapp.policy, which reads these helpers.
@@ -26,7 +28,8 @@ from .access import (
     acting_for,
     active_emergency,
     active_grant,
-    active_grants,
+    active_scopes,
+    active_scopes_for,
     emergency_allowed,
     ended_grants_to,
     ever_granted,
@@ -85,7 +88,7 @@ from .professionals import (
 __all__ = [
     "CODE_ALPHABET", "CODE_LENGTH", "EMERGENCY_HOURS", "INVITATION_DAYS", "MIN_REASON",
     "SESSION_KEY", "accept_invitation", "acting_for", "active_emergency", "active_grant",
-    "active_grants",
+    "active_scopes", "active_scopes_for",
     "block", "blocks_of", "cancel_invitation", "change_grant", "clean_scopes",
     "create_invitation", "decide_request", "directory", "emergency_allowed", "ended_grants_to",
     "ever_granted",

@@ -4,11 +4,10 @@ patients a person reaches and acts for. Data questions only; policy decides."""
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 
 from flask import has_request_context, session
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, event, or_
+from sqlalchemy import and_, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
 from ... import policy
@@ -20,6 +19,7 @@ from ..models import (
     CircleSettings,
     EmergencyAccess,
     Grant,
+    parse_scopes,
 )
 from .common import now
 
@@ -31,24 +31,15 @@ def _active_clause(at: datetime):
 
 
 def active_grant(patient_id: int, grantee_id: int) -> Grant | None:
-    """The grantee's grant from this patient if it is in force now (professional not blocked).
-
-    One socket event asks it up to three times for the same pair (may read, may write, the
-    access history's "acting as"): the answer is kept for the rest of the transaction, and
-    forgotten as soon as it ends or the session writes anything (the listeners below)."""
-    orm = db.session
-    if orm.new or orm.dirty or orm.deleted:
-        # Unsaved changes (a grant ended a moment ago, perhaps): the query below flushes
-        # them first (which forgets what was kept), and its answer is the one to give.
-        return _query_active_grant(patient_id, grantee_id)
-    known = orm.info.setdefault(_GRANTS, {})
-    key = (patient_id, grantee_id)
-    if key not in known:
-        known[key] = _query_active_grant(patient_id, grantee_id)
-    return known[key]
-
-
-_GRANTS = "circle.active_grants"  # session.info: {(patient id, grantee id): Grant | None}
+    """The grantee's grant from this patient if it is in force now (professional not blocked),
+    as a row, for pages that show it. Policy asks active_scopes()."""
+    row = db.session.execute(
+        _grants_with_block().where(Grant.patient_id == patient_id,
+                                   Grant.grantee_id == grantee_id, _active_clause(now()))
+    ).first()
+    if row is None or row[1] is not None:
+        return None
+    return row[0]
 
 
 def _grants_with_block():
@@ -58,29 +49,70 @@ def _grants_with_block():
                     Block.professional_id == Grant.grantee_id))
 
 
-@cache
-def _active_grant_statement():
-    # Built once; the grant and a block of the same pair in one query (both are unique per
-    # pair, so at most one row).
-    return (
-        _grants_with_block()
-        .where(Grant.patient_id == bindparam("patient"),
-               Grant.grantee_id == bindparam("grantee"),
-               _active_clause(bindparam("at")))
-    )
+# ---- The scopes in force, for policy -----------------------------------------------------
+#
+# Policy asks on every request and every socket event which scopes a relative or professional
+# holds on a patient, up to three times for the same pair in one event (may read, may write,
+# the access history's "acting as"). Answered with plain statements (no mapped rows to build),
+# kept for the rest of the transaction, and forgotten as soon as it ends or the session
+# writes anything (the listeners below).
+
+_grants, _blocks = Grant.__table__, Block.__table__
+_SCOPES_IN_FORCE = (
+    select(_grants.c.patient_id, _grants.c.grantee_id, _grants.c.scopes, _blocks.c.id)
+    .outerjoin(_blocks, and_(_blocks.c.patient_id == _grants.c.patient_id,
+                             _blocks.c.professional_id == _grants.c.grantee_id))
+    .where(_grants.c.revoked_at.is_(None),
+           or_(_grants.c.ends_at.is_(None), _grants.c.ends_at > bindparam("at")))
+)
+# Both are unique per pair: at most one row.
+_SCOPES_OF_PAIR = _SCOPES_IN_FORCE.where(_grants.c.patient_id == bindparam("patient"),
+                                         _grants.c.grantee_id == bindparam("grantee"))
 
 
-def _query_active_grant(patient_id: int, grantee_id: int) -> Grant | None:
-    row = db.session.execute(
-        _active_grant_statement(), {"patient": patient_id, "grantee": grantee_id, "at": now()}
-    ).first()
-    if row is None or row[1] is not None:
-        return None
-    return row[0]
+def active_scopes(patient_id: int, grantee_id: int) -> frozenset[str] | None:
+    """The scopes of the grantee's grant from this patient if one is in force now (not
+    revoked, not ended, professional not blocked); None when there is none."""
+    orm = db.session
+    if orm.new or orm.dirty or orm.deleted:
+        # Unsaved changes (a grant ended a moment ago, perhaps): written first (which
+        # forgets what was kept), so that the answer sees them.
+        orm.flush()
+    known = orm.info.setdefault(_SCOPES, {})
+    key = (patient_id, grantee_id)
+    if key not in known:
+        rows = orm.connection().execute(
+            _SCOPES_OF_PAIR, {"patient": patient_id, "grantee": grantee_id, "at": now()})
+        known[key] = _in_force(rows).get(key)
+    return known[key]
+
+
+_SCOPES = "circle.active_scopes"  # session.info: {(patient id, grantee id): scopes | None}
+
+
+def _in_force(rows) -> dict[tuple[int, int], frozenset[str]]:
+    return {(patient, grantee): parse_scopes(scopes)
+            for patient, grantee, scopes, blocked in rows if blocked is None}
+
+
+def active_scopes_for(pairs) -> dict[tuple[int, int], frozenset[str]]:
+    """active_scopes for many (patient id, grantee id) pairs in ONE query: {pair: scopes} for
+    the pairs with a grant in force (a conversation list asks it for dozens of members)."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    orm = db.session
+    if orm.new or orm.dirty or orm.deleted:
+        orm.flush()
+    found = _in_force(orm.connection().execute(
+        _SCOPES_IN_FORCE.where(_grants.c.patient_id.in_({p for p, _g in pairs}),
+                               _grants.c.grantee_id.in_({g for _p, g in pairs})),
+        {"at": now()}))
+    return {pair: scopes for pair, scopes in found.items() if pair in pairs}
 
 
 def _forget(session) -> None:
-    session.info.pop(_GRANTS, None)
+    session.info.pop(_SCOPES, None)
 
 
 @event.listens_for(Session, "after_flush")
@@ -98,21 +130,6 @@ def _forget_before_writing(state) -> None:
     # An UPDATE or DELETE through the session (no flush involved): forget before it runs.
     if not state.is_select:
         _forget(state.session)
-
-
-def active_grants(pairs) -> dict[tuple[int, int], Grant]:
-    """active_grant for many (patient id, grantee id) pairs in ONE query: {pair: grant} for
-    the pairs with a grant in force (a conversation list asks it for dozens of members)."""
-    pairs = set(pairs)
-    if not pairs:
-        return {}
-    found = db.session.execute(
-        _grants_with_block()
-        .where(Grant.patient_id.in_({p for p, _g in pairs}),
-               Grant.grantee_id.in_({g for _p, g in pairs}), _active_clause(now()))
-    ).all()
-    return {(grant.patient_id, grant.grantee_id): grant for grant, blocked in found
-            if blocked is None and (grant.patient_id, grant.grantee_id) in pairs}
 
 
 def grant_between(patient_id: int, grantee_id: int) -> Grant | None:
