@@ -46,10 +46,10 @@ def _conversation(data: dict, action: str = "conversation.read"):
     The conversation, its members and the sender's own account come first, in one query: the
     signed-in user is then found in the session instead of being queried again."""
     conversation_id = data.get("conversation_id")
-    preloaded = services.prefetch_conversation(conversation_id, session_user_id())
+    loaded, held = services.load_for_event(conversation_id, session_user_id())
     user = _me()
-    conversation = services.get_conversation(user, conversation_id, action)
-    del preloaded  # held until here: the session's identity map keeps only weak references
+    conversation = services.event_conversation(user, conversation_id, loaded, action)
+    del held  # kept until here: the session's identity map keeps only weak references
     return user, conversation
 
 

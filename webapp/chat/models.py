@@ -22,7 +22,34 @@ class ConversationKind:
     PROFESSIONAL = "professional"  # between professionals, about no patient's space
 
 
-class Conversation(db.Model):
+class MembershipRules:
+    """What a conversation answers about its members and its state, from `members` (each with
+    a `user_id`) and `closed_at`: one definition for the mapped row below and for the plain
+    snapshot a socket event loads (services/snapshot.py)."""
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+    @property
+    def is_group(self) -> bool:
+        return len(self.members) > 2
+
+    def member(self, user) -> object | None:
+        for m in self.members:
+            if m.user_id == user.id:
+                return m
+        return None
+
+    def has_member(self, user) -> bool:
+        return (
+            user is not None
+            and getattr(user, "id", None) is not None
+            and self.member(user) is not None
+        )
+
+
+class Conversation(MembershipRules, db.Model):
     __tablename__ = "conversations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,27 +82,6 @@ class Conversation(db.Model):
     def subject_aad(created_at: datetime) -> bytes:
         # The id is not known before the insert; the creation instant is, and never changes.
         return b"chat.subject:" + created_at.isoformat().encode()
-
-    @property
-    def is_closed(self) -> bool:
-        return self.closed_at is not None
-
-    @property
-    def is_group(self) -> bool:
-        return len(self.members) > 2
-
-    def member(self, user) -> ConversationMember | None:
-        for m in self.members:
-            if m.user_id == user.id:
-                return m
-        return None
-
-    def has_member(self, user) -> bool:
-        return (
-            user is not None
-            and getattr(user, "id", None) is not None
-            and self.member(user) is not None
-        )
 
     def __repr__(self) -> str:
         return f"<Conversation {self.id} {self.kind}>"

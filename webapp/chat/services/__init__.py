@@ -8,6 +8,7 @@
   messages       sending, delivering, pushing to members who are away, history, the replay
                  after a reconnect, delivered and read marks
   listing        the conversation list and the unread total
+  snapshot       what a socket event loads: the conversation as plain values
   quick_replies  professionals' saved short texts
 
 Import from here (`from webapp.chat import services`); the names below are the package's
@@ -33,9 +34,10 @@ from .conversations import (
     add_members,
     addable,
     candidates,
+    event_conversation,
     get_conversation,
+    load_for_event,
     members_without_access,
-    prefetch_conversation,
     readable_conversation_ids,
     set_closed,
     start_conversation,
@@ -47,9 +49,10 @@ from .quick_replies import add_quick_reply, delete_quick_reply, quick_replies
 
 __all__ = [
     "NAMESPACE", "SCREEN_ROOMS", "add_members", "add_quick_reply", "addable", "candidates",
-    "conversation_list", "conversation_room", "delete_quick_reply", "get_conversation",
-    "history", "known_unread_total", "mark", "members_without_access", "messages_after",
-    "now", "parse_id", "parse_optional_id", "post_message", "prefetch_conversation",
+    "conversation_list", "conversation_room", "delete_quick_reply", "event_conversation",
+    "get_conversation", "history", "known_unread_total", "load_for_event", "mark",
+    "members_without_access", "messages_after", "now", "parse_id", "parse_optional_id",
+    "post_message",
     "quick_replies", "readable_conversation_ids", "render_message", "screen_room",
     "set_closed", "start_conversation", "status_of", "unread_total", "user_room", "variant_of",
     "variant_room", "withdraw_access",

@@ -10,7 +10,7 @@ from functools import cache
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -19,6 +19,7 @@ from ...accounts.models import User
 from ...errors import Forbidden, NotFound, UserError
 from ...extensions import db, socketio
 from ..models import Conversation, ConversationKind, ConversationMember
+from . import snapshot
 from .common import (
     MAX_MEMBERS,
     MAX_SUBJECT,
@@ -45,48 +46,38 @@ def _with_members():
     return [joinedload(Conversation.members).joinedload(ConversationMember.user)]
 
 
-@cache
-def _for_event():
-    # What a socket event needs: the members (policy), the patient of a care conversation
-    # (policy), not every member's account. The account of the one who sent the event comes
-    # in the same query (see prefetch_conversation).
-    return [joinedload(Conversation.members), joinedload(Conversation.patient)]
-
-
-def prefetch_conversation(conversation_id, user_id: int | None) -> object:
-    """Load a conversation, its members, its patient and the account `user_id` into the
-    session in ONE query, before the signed-in user is loaded: that user is then found in
-    the session instead of being queried again (the same account, checked as usual by the
-    user loader). Asks nothing: hold the result (the session's identity map is weak) and let
-    get_conversation() decide. A bad id is left to get_conversation(). Returns what to hold."""
+def load_for_event(conversation_id, user_id: int | None):
+    """What a socket event needs, in ONE query, before the signed-in user is loaded: the
+    conversation as a snapshot and the account `user_id` (services/snapshot.py). Asks
+    nothing; returns (snapshot, account), (None, None) for a bad id or no user id. Hold the
+    account until event_conversation() has run."""
     try:
         conversation_id = parse_id(conversation_id)
     except UserError:
-        return None
+        return None, None
     if user_id is None:
-        return db.session.get(Conversation, conversation_id, options=_for_event())
-    return (
-        db.session.execute(_event_query(), {"conversation": conversation_id, "user": user_id})
-        .unique()
-        .first()
-    )
+        return None, None
+    return snapshot.load(conversation_id, user_id)
 
 
-@cache
-def _event_query():
-    return (
-        select(Conversation, User)
-        .join_from(Conversation, User, User.id == bindparam("user"))
-        .options(*_for_event())
-        .where(Conversation.id == bindparam("conversation"))
-    )
+def event_conversation(user, conversation_id, loaded, action: str = "conversation.read"):
+    """get_conversation() for a socket event, answered from what load_for_event() brought."""
+    conversation_id = parse_id(conversation_id)
+    if loaded is None or loaded.id != conversation_id:
+        # Not loaded ahead (a session that names no account, a conversation that does not
+        # exist): asked now for the signed-in user.
+        loaded, _held = snapshot.load(conversation_id, user.id)
+    if loaded is None:
+        raise NotFound(_("This conversation does not exist."))
+    policy.require(user, action, loaded)
+    return loaded
 
 
 @warmup.step
 def _prepare_socket_events() -> None:
     """Compiled before the worker serves (webapp/warmup): every socket event's first statement
     (ids no row has, so it reads nothing) and the message fragment they render."""
-    db.session.execute(_event_query(), {"conversation": 0, "user": 0}).unique().first()
+    snapshot.prepare()
     db.session.rollback()
     current_app.jinja_env.get_template("chat/_message.html")
 

@@ -41,6 +41,7 @@ from .common import (
     variant_room,
 )
 from .listing import unread_total
+from .snapshot import keep_stored
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +145,10 @@ def _record_sent(conversation: Conversation, mine, message_id: int, at: datetime
     connection.execute(
         _SET_LAST_MESSAGE, {"conversation": conversation.id, "message": message_id, "at": at}
     )
-    set_committed_value(conversation, "last_message_id", message_id)
-    set_committed_value(conversation, "last_activity_at", at)
+    keep_stored(conversation, last_message_id=message_id, last_activity_at=at)
     if mine is not None:
         connection.execute(_SET_OWN_MARKS, {"member": mine.id, "message": message_id})
-        set_committed_value(mine, "last_read_id", message_id)
-        set_committed_value(mine, "last_delivered_id", message_id)
+        keep_stored(mine, last_read_id=message_id, last_delivered_id=message_id)
 
 
 def _by_client_id(client_id: str) -> Message | None:
@@ -219,7 +218,7 @@ def _deliver(conversation: Conversation, message: Message, skip_sid: str | None 
     # the request) would otherwise come before every member's delivery.
     socketio.sleep(0)
     if offline:
-        # Their accounts are not loaded by a socket event (see _for_event): one query.
+        # Their accounts are not loaded by a socket event (see snapshot.py): one query.
         users = db.session.scalars(select(User).where(User.id.in_(offline))).all()
         # A member whose access ended stays a member: no "new message" they could not open.
         readers = [u for u in users if policy.can(u, "conversation.read", conversation)]
@@ -406,9 +405,9 @@ def mark(
         commit_keeping_loaded()
         return None
     if kind == "read":  # what is loaded says what is stored
-        set_committed_value(mine, "last_read_id", up_to)
+        keep_stored(mine, last_read_id=up_to)
     if mine.last_delivered_id < up_to:
-        set_committed_value(mine, "last_delivered_id", up_to)
+        keep_stored(mine, last_delivered_id=up_to)
     authors = connection.execute(_AUTHORS_PASSED, {**params, "after": after}).scalars().all()
     # The reader's new total, for their pages' badge: counted before the commit, in the same
     # transaction (on PostgreSQL a new one would cost three more round trips per receipt).
