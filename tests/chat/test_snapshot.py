@@ -84,7 +84,7 @@ def test_event_conversation_refuses_like_get_conversation(app, circle, conversat
         nadia, olga = get(circle.nurse), get(circle.stranger)
         loaded, _held = services.load_for_event(conversation, nadia.id)
         assert services.event_conversation(nadia, conversation, loaded).id == conversation
-        # Loaded ahead for someone else, or not at all: asked again for the signed-in user.
+        # Not loaded ahead: asked now for the signed-in user.
         assert services.event_conversation(nadia, conversation, None).id == conversation
         with pytest.raises(Forbidden):
             services.event_conversation(olga, conversation, None)

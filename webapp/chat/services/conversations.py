@@ -63,7 +63,7 @@ def load_for_event(conversation_id, user_id: int | None):
 def event_conversation(user, conversation_id, loaded, action: str = "conversation.read"):
     """get_conversation() for a socket event, answered from what load_for_event() brought."""
     conversation_id = parse_id(conversation_id)
-    if loaded is None or loaded.id != conversation_id:
+    if loaded is None:
         # Not loaded ahead (a session that names no account, a conversation that does not
         # exist): asked now for the signed-in user.
         loaded, _held = snapshot.load(conversation_id, user.id)
