@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ import pytest
 import requests
 import socketio
 
+from tests.csrf import token_in
 from tests.live import ROOT, LiveServer, wait_until
 
 NS = "/chat"
@@ -42,7 +42,7 @@ def sign_in(server: LiveServer, email: str, password: str) -> str:
     http = requests.Session()
     http.headers["User-Agent"] = UA
     page = http.get(f"{server.url}/accounts/sign-in", timeout=10).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = token_in(page)
     response = http.post(
         f"{server.url}/accounts/sign-in",
         allow_redirects=False,

@@ -3,12 +3,12 @@ behaviour (boosted navigation, language switch, error swaps)."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.csrf import token_in
 from tests.e2e.conftest import sign_in_with_password
 from tests.live import LiveServer
 
@@ -182,7 +182,7 @@ def test_boosted_navigation_refreshes_the_session_attributes_of_body(page, live_
     assert page.locator("body").get_attribute("data-user-id") == ""
     before = page.locator("body").get_attribute("hx-headers")
     html = page.context.request.get("/accounts/sign-in").text()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    token = token_in(html)
     page.context.request.post("/accounts/sign-in", form={
         "email": PATIENT[0], "password": PATIENT[1], "csrf_token": token})
     page.evaluate("window.__sameDocument = true")

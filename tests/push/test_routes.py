@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.cookies import arrives_now
+from tests.csrf import token_in
 from webapp.extensions import db
 from webapp.push import services, vapid
 from webapp.push.models import PushSubscription
@@ -203,7 +204,7 @@ def test_service_worker_endpoints_need_no_csrf_token_but_the_rest_do(app, csrf_e
                                                                      push_endpoint):
     login_client = app.test_client()
     page = login_client.get("/accounts/sign-in").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    csrf = token_in(page)
     login_client.post("/accounts/sign-in", data={
         "email": patient.email, "password": "correct horse battery staple", "csrf_token": csrf})
     info = push_endpoint.subscription().info()

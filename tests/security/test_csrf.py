@@ -7,13 +7,13 @@ import re
 import pytest
 
 from tests import factories
+from tests.csrf import token_in
 
 MESSAGE = "This form has expired. Reload the page and try again."
 
 
 def _token(client, path="/accounts/sign-in") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return token_in(client.get(path).get_data(as_text=True))
 
 
 def _language_of(client) -> str:

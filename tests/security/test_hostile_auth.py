@@ -13,6 +13,7 @@ import pytest
 
 from tests.accounts.authenticator import SoftAuthenticator, b64u
 from tests.accounts.conftest import JSON, register_passkey
+from tests.csrf import token_in
 from tests.factories import PASSWORD
 from webapp.accounts import services
 from webapp.accounts.models import Invitation, Passkey, User, WebAuthnChallenge
@@ -266,13 +267,11 @@ def test_missing_csrf_token_is_refused(app, client, make_user, login, csrf_enabl
     refused(client.post("/accounts/join", data={"code": "ABCD"}), 400)
     assert client.get("/home").status_code == 302
     # Signed in (the token taken from a real page), each write without it is refused too.
-    page = client.get("/accounts/sign-in").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    token = token_in(client.get("/accounts/sign-in").get_data(as_text=True))
     assert client.post("/accounts/sign-in", data={"email": user.email, "password": PASSWORD,
                                                   "csrf_token": token}).status_code == 302
     # Signing in rebuilt the session, so the token comes from a page rendered after it.
-    page = client.get("/accounts/me").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    token = token_in(client.get("/accounts/me").get_data(as_text=True))
     before = snapshot(app)
     for path, kwargs in (
         ("/accounts/me/settings", {"data": {"display_name": "Hacked", "language": "en",
