@@ -34,3 +34,19 @@ def select_timezone() -> str:
     if current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return current_app.config["DEFAULT_TIMEZONE"]
+
+
+class number:  # noqa: N801 - used like a function: _("at most %(n)s", n=number(4000))
+    """A count written the reader's way ("4,000" in English, "4 000" in French) when the
+    message around it is rendered: lazy messages get their values at import, before any
+    reader's language is known. Use with %(n)s."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        from flask_babel import format_number
+
+        return format_number(self.value)

@@ -15,6 +15,8 @@
     Object.keys(vars || {}).forEach(function (k) { text = text.split("{" + k + "}").join(vars[k]); });
     return text;
   }
+  // Counts the reader's way: "4,000" in English, "4 000" in French.
+  function num(n) { return n.toLocaleString(document.documentElement.lang || undefined); }
   function me() { return window.HSChat ? window.HSChat.me() : ""; }
   function convId() { return chat ? parseInt(chat.getAttribute("data-conversation-id"), 10) : null; }
   function list() { return document.getElementById("message-list"); }
@@ -302,7 +304,7 @@
     var max = parseInt(form.getAttribute("data-max"), 10) || 4000;
     // The server refuses these too; say so here, with its words, instead of doing nothing.
     if (!body) { showError(textarea, str("empty")); textarea.focus(); return; }
-    if (countOf(body) > max) { showError(textarea, str("count", { n: countOf(body), max: max })); return; }
+    if (countOf(body) > max) { showError(textarea, str("count", { n: num(countOf(body)), max: num(max) })); return; }
     showError(textarea, "");
     var item = { client_id: newClientId(), conversation_id: convId(), body: body, created: Date.now(), tries: 0 };
     textarea.value = "";
@@ -320,7 +322,7 @@
     if (!counter || !form) return;
     var max = parseInt(form.getAttribute("data-max"), 10) || 4000;
     var n = countOf(textarea.value);
-    counter.textContent = str("count", { n: n, max: max });
+    counter.textContent = str("count", { n: num(n), max: num(max) });
     counter.classList.toggle("composer__count--near", n > max * 0.9);
   }
 

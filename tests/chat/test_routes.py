@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.chat.conftest import client_id, get
+from tests.csrf import token_in
 from webapp.chat import services
 from webapp.chat.models import Conversation, Message
 from webapp.extensions import db
@@ -89,7 +90,7 @@ def test_post_without_javascript_redirects_back(app, client, login, circle, conv
     "body, message",
     [
         ("", "Write a message before sending."),
-        ("x" * 4001, "A message can have at most 4000 characters."),
+        ("x" * 4001, "A message can have at most 4,000 characters."),
     ],
 )
 def test_bad_bodies_get_a_clear_message(app, client, login, circle, conversation, body, message):
@@ -104,6 +105,22 @@ def test_bad_bodies_get_a_clear_message(app, client, login, circle, conversation
     )
     assert hx.status_code == 400 and hx.headers["HX-Retarget"] == "#composer-error"
     assert message in hx.get_data(as_text=True)
+    assert _count(app) == 0
+
+
+def test_counts_are_written_the_readers_way(app, client, login, circle, conversation):
+    """A French reader sees "4 000" (a narrow no-break space between thousands), on the
+    composer's hint and in the refusal; nothing is stored."""
+    with app.app_context():
+        get(circle.patient).language = "fr"
+        db.session.commit()
+    login(client, circle.patient)
+    page = client.get(f"/chat/{conversation}").get_data(as_text=True)
+    assert "4\u202f000 caractères au maximum" in page
+    refused = client.post(f"/chat/{conversation}/messages", headers=HX,
+                          data={"body": "x" * 4001, "client_id": client_id()})
+    assert refused.status_code == 400
+    assert "au plus 4\u202f000 caractères" in refused.get_data(as_text=True)
     assert _count(app) == 0
 
 
@@ -245,15 +262,13 @@ def test_mine_stylesheet_names_the_signed_in_user(client, login, circle):
 
 def test_csrf_is_required(app, client, login, circle, conversation, csrf_enabled):
     login_page = client.get("/accounts/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login_page) or re.search(
-        r'"X-CSRFToken": "([^"]+)"', login_page
-    )
+    token = token_in(login_page)
     client.post(
         "/accounts/sign-in",
         data={
             "email": circle.patient.email,
             "password": "correct horse battery staple",
-            "csrf_token": token.group(1),
+            "csrf_token": token,
         },
     )
     response = client.post(

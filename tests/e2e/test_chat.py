@@ -88,11 +88,12 @@ def test_live_conversation_between_patient_and_nurse(two_phones):
 def test_composer_refuses_over_long_text_and_counts(page):
     open_demo_conversation(page, NADIA)
     page.fill("#composer-body", "x" * 10)
-    assert page.locator("#composer-count").inner_text() == "10 / 4000"
+    # Counts written the French way (a narrow no-break space between thousands).
+    assert page.locator("#composer-count").inner_text() == "10 / 4\u202f000"
     # The textarea stops at 4,000; even a forced longer value is refused with a clear message.
     page.evaluate("() => { document.querySelector('#composer-body').value = 'y'.repeat(4001); }")
     page.click("#composer button[type=submit]")
-    assert "4001 / 4000" in page.locator("#composer-error").inner_text()
+    assert "4\u202f001 / 4\u202f000" in page.locator("#composer-error").inner_text()
     assert page.locator("#message-list .msg--pending").count() == 0
 
 
@@ -277,9 +278,9 @@ def test_a_message_of_only_spaces_is_refused_with_a_message(page):
     open_demo_conversation(page, NADIA)
     page.fill("#composer-body", "       ")
     # The counter counts what would be sent.
-    assert page.locator("#composer-count").inner_text() == "0 / 4000"
+    assert page.locator("#composer-count").inner_text() == "0 / 4\u202f000"
     page.fill("#composer-body", "  ok  ")
-    assert page.locator("#composer-count").inner_text() == "2 / 4000"
+    assert page.locator("#composer-count").inner_text() == "2 / 4\u202f000"
     page.fill("#composer-body", "       ")
     page.click("#composer button[type=submit]")
     # The server's own refusal, in the reader's language (Nadia reads French).
@@ -638,3 +639,4 @@ def test_typing_reaches_only_the_phones_showing_the_conversation(phone, live_ser
             break
         jeanne.wait_for_timeout(500)
     expect(shown).to_be_visible()
+

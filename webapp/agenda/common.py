@@ -13,6 +13,7 @@ from .. import audit, policy
 from ..accounts.models import User
 from ..errors import Gone, NotFound, UserError
 from ..extensions import db
+from ..i18n import number
 from . import recurrence
 
 MAX_TITLE = 200
@@ -57,8 +58,8 @@ def clean_text(value, limit: int, field: str, label: str, required: bool = False
     if required and not value:
         raise UserError(_("Please give %(what)s.", what=label), field=field)
     if len(value) > limit:
-        raise UserError(_("%(what)s is too long (at most %(n)d characters).",
-                          what=label.capitalize(), n=limit), field=field)
+        raise UserError(_("%(what)s is too long (at most %(n)s characters).",
+                          what=label.capitalize(), n=number(limit)), field=field)
     if "\x00" in value:
         raise UserError(_("%(what)s contains characters that are not allowed.",
                           what=label.capitalize()), field=field)

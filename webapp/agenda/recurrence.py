@@ -19,6 +19,7 @@ from dateutil.rrule import rrulestr
 from flask_babel import gettext as _
 
 from ..errors import UserError
+from ..i18n import number
 
 ALLOWED_FREQS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 KNOWN_PARTS = {
@@ -108,7 +109,7 @@ def normalise(raw: str, dtstart: datetime) -> str:
                             field="rrule")
         if "COUNT" in parts:
             if not parts["COUNT"].isdecimal() or not 1 <= int(parts["COUNT"]) <= MAX_COUNT:
-                raise UserError(_("COUNT must be between 1 and %(n)d.", n=MAX_COUNT),
+                raise UserError(_("COUNT must be between 1 and %(n)s.", n=number(MAX_COUNT)),
                                 field="rrule")
         if "INTERVAL" in parts:
             if not parts["INTERVAL"].isdecimal() or not 1 <= int(parts["INTERVAL"]) <= MAX_INTERVAL:

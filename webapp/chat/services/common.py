@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from ...errors import NotFound, UserError
 from ...extensions import db
+from ...i18n import number
 from ...ids import to_id
 from ..presence import presence
 
@@ -124,7 +125,7 @@ def clean_body(body) -> str:
         body,
         limit=MAX_BODY,
         empty_message=_l("Write a message before sending."),
-        long_message=_l("A message can have at most %(n)d characters.", n=MAX_BODY),
+        long_message=_l("A message can have at most %(n)s characters.", n=number(MAX_BODY)),
     )
 
 

@@ -10,6 +10,7 @@ from ... import crypto, policy
 from ...accounts.models import User
 from ...errors import NotFound, UserError
 from ...extensions import db
+from ...i18n import number
 from ..models import QuickReply
 from .common import (
     MAX_QUICK_REPLIES,
@@ -36,7 +37,9 @@ def add_quick_reply(user: User, text) -> QuickReply:
         text,
         limit=MAX_QUICK_REPLY,
         empty_message=_l("Write the text of the quick reply."),
-        long_message=_l("A quick reply can have at most %(n)d characters.", n=MAX_QUICK_REPLY),
+        long_message=_l(
+            "A quick reply can have at most %(n)s characters.", n=number(MAX_QUICK_REPLY)
+        ),
     )
     count = db.session.scalar(
         select(func.count(QuickReply.id)).where(QuickReply.owner_id == user.id)
