@@ -443,7 +443,13 @@
     }
   });
 
-  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") markRead(); });
+  // A hidden page (phone locked, another tab) shows nobody "typing": it leaves the
+  // conversation's screen and syncs it again when seen (the sync says "read" too).
+  document.addEventListener("visibilitychange", function () {
+    if (!chat) return;
+    if (document.visibilityState === "visible") sync();
+    else if (window.HSChat.connected()) window.HSChat.emit("away", {}).catch(function () {});
+  });
   window.addEventListener("online", function () { connectionNotice(); flush(); });
   window.addEventListener("offline", connectionNotice);
   document.addEventListener("htmx:load", setUp);

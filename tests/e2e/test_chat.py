@@ -640,3 +640,41 @@ def test_typing_reaches_only_the_phones_showing_the_conversation(phone, live_ser
         jeanne.wait_for_timeout(500)
     expect(shown).to_be_visible()
 
+
+def _seen(page, state: str) -> None:
+    """The page becomes hidden or visible as a locked phone or a tab in the background does
+    (headless Chromium keeps every page visible: the property is set, the event is real)."""
+    page.evaluate(
+        """state => {
+            Object.defineProperty(document, "visibilityState", {configurable: true,
+                                                                get: () => state});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
+def test_a_hidden_page_is_not_told_who_is_typing(phone, live_server):
+    """Jeanne's phone locks on the conversation: Nadia's typing reaches Claire, not Jeanne's
+    socket. Unlocked, Jeanne sees it again."""
+    jeanne, nadia, claire = (phone(live_server.url) for _ in range(3))
+    received = socket_frames(jeanne, "framereceived")
+    for page, account in ((jeanne, JEANNE), (nadia, NADIA), (claire, CLAIRE)):
+        open_demo_conversation(page, account)
+
+    _seen(jeanne, "hidden")
+    jeanne.wait_for_timeout(300)  # its "away" on the way
+    received.clear()
+    nadia.locator("#composer-body").press_sequentially("Je passe")
+    claire.wait_for_selector("#typing:has-text('Nadia Benali')")
+    jeanne.wait_for_timeout(300)  # sent together: hers would have come by now
+    assert not any('"typing"' in frame for frame in received), received
+
+    _seen(jeanne, "visible")
+    shown = jeanne.locator("#typing", has_text="Nadia Benali")
+    for _ in range(20):
+        nadia.locator("#composer-body").press_sequentially(" et demain")
+        if shown.count():
+            break
+        jeanne.wait_for_timeout(500)
+    expect(shown).to_be_visible()
