@@ -57,6 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
     # Before init_app: Flask-Babel reads the directories once, when it is initialised.
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", i18n.translation_directories())
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    # Not the numberformat filter on a literal: Jinja folds it once, in whichever language
+    # compiled the template first.
+    app.jinja_env.globals["number"] = i18n.number
 
     import importlib
     import importlib.util

@@ -110,7 +110,11 @@ def test_bad_bodies_get_a_clear_message(app, client, login, circle, conversation
 
 def test_counts_are_written_the_readers_way(app, client, login, circle, conversation):
     """A French reader sees "4 000" (a narrow no-break space between thousands), on the
-    composer's hint and in the refusal; nothing is stored."""
+    composer's hint and in the refusal; nothing is stored. An English page first: the hint
+    is not fixed in the language of the first reader."""
+    nurse = login(app.test_client(), circle.nurse)
+    assert "4,000 characters at most" in nurse.get(f"/chat/{conversation}").get_data(
+        as_text=True)
     with app.app_context():
         get(circle.patient).language = "fr"
         db.session.commit()
