@@ -608,6 +608,28 @@ def test_a_receipt_that_comes_before_the_acknowledgement_still_counts(two_phones
 CLAIRE = ("claire@demo.healthspace.test", "claire-demo-2026")
 
 
+def _typing_misses(page, received, *, typist, witness) -> None:
+    """Nadia types: the witness's page shows it, and `page`'s socket gets no "typing" frame
+    (`received`: its frames, see socket_frames)."""
+    page.wait_for_timeout(300)  # its "away" on the way
+    received.clear()
+    typist.locator("#composer-body").press_sequentially("Je passe")
+    witness.wait_for_selector("#typing:has-text('Nadia Benali')")
+    page.wait_for_timeout(300)  # sent together: a frame for `page` would have come by now
+    assert not any('"typing"' in frame for frame in received), received
+
+
+def _typing_reaches(page, *, typist) -> None:
+    """Nadia goes on typing (her phone says so every 2.5 s at most) until `page` shows it."""
+    shown = page.locator("#typing", has_text="Nadia Benali")
+    for _ in range(20):
+        typist.locator("#composer-body").press_sequentially(" et demain")
+        if shown.count():
+            break
+        page.wait_for_timeout(500)
+    expect(shown).to_be_visible()
+
+
 def test_typing_reaches_only_the_phones_showing_the_conversation(phone, live_server):
     """Jeanne leaves the conversation for her agenda from the tab bar (a boosted navigation:
     the same socket): Nadia's typing no longer reaches her phone, while Claire, who shows the
@@ -621,24 +643,12 @@ def test_typing_reaches_only_the_phones_showing_the_conversation(phone, live_ser
     jeanne.get_by_role("link", name="Agenda").click()
     jeanne.wait_for_selector("[data-agenda-patient]")
     assert jeanne.evaluate("() => window.HSChat.socket().id") == socket_id  # not a new page
-    jeanne.wait_for_timeout(300)  # its "away" on the way
-    received.clear()
-    nadia.locator("#composer-body").press_sequentially("Je passe")
-    claire.wait_for_selector("#typing:has-text('Nadia Benali')")
-    jeanne.wait_for_timeout(300)  # sent together: hers would have come by now
-    assert not any('"typing"' in frame for frame in received), received
+    _typing_misses(jeanne, received, typist=nadia, witness=claire)
 
     jeanne.get_by_role("link", name="Messages").click()
     jeanne.get_by_role("link", name="Pansement de la jambe").first.click()
     jeanne.wait_for_selector("#chat[data-conversation-id]")
-    # Nadia goes on typing (her phone says so every 2.5 s at most) until Jeanne sees it.
-    shown = jeanne.locator("#typing", has_text="Nadia Benali")
-    for _ in range(20):
-        nadia.locator("#composer-body").press_sequentially(" et demain")
-        if shown.count():
-            break
-        jeanne.wait_for_timeout(500)
-    expect(shown).to_be_visible()
+    _typing_reaches(jeanne, typist=nadia)
 
 
 def _seen(page, state: str) -> None:
@@ -663,18 +673,7 @@ def test_a_hidden_page_is_not_told_who_is_typing(phone, live_server):
         open_demo_conversation(page, account)
 
     _seen(jeanne, "hidden")
-    jeanne.wait_for_timeout(300)  # its "away" on the way
-    received.clear()
-    nadia.locator("#composer-body").press_sequentially("Je passe")
-    claire.wait_for_selector("#typing:has-text('Nadia Benali')")
-    jeanne.wait_for_timeout(300)  # sent together: hers would have come by now
-    assert not any('"typing"' in frame for frame in received), received
+    _typing_misses(jeanne, received, typist=nadia, witness=claire)
 
     _seen(jeanne, "visible")
-    shown = jeanne.locator("#typing", has_text="Nadia Benali")
-    for _ in range(20):
-        nadia.locator("#composer-body").press_sequentially(" et demain")
-        if shown.count():
-            break
-        jeanne.wait_for_timeout(500)
-    expect(shown).to_be_visible()
+    _typing_reaches(jeanne, typist=nadia)
