@@ -37,7 +37,7 @@ _members = ConversationMember.__table__
 class MemberSnapshot:
     __slots__ = ("id", "user_id", "joined_at", "last_delivered_id", "last_read_id")
 
-    def __init__(self, id, user_id, joined_at, last_delivered_id, last_read_id):  # noqa: A002
+    def __init__(self, id, user_id, joined_at, last_delivered_id, last_read_id):
         self.id = id
         self.user_id = user_id
         self.joined_at = joined_at
@@ -55,7 +55,7 @@ class ConversationSnapshot(MembershipRules):
     __slots__ = ("id", "kind", "patient_id", "patient", "closed_at", "last_message_id",
                  "members")
 
-    def __init__(self, id, kind, patient_id, patient, closed_at, last_message_id,  # noqa: A002
+    def __init__(self, id, kind, patient_id, patient, closed_at, last_message_id,
                  members):
         self.id = id
         self.kind = kind

@@ -3,8 +3,6 @@ patients a person reaches and acts for. Data questions only; policy decides."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import has_request_context, session
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, event, or_, select
@@ -26,8 +24,13 @@ from .common import now
 SESSION_KEY = "acting_for"
 
 
-def _active_clause(at: datetime):
-    return and_(Grant.revoked_at.is_(None), or_(Grant.ends_at.is_(None), Grant.ends_at > at))
+_grants, _blocks = Grant.__table__, Block.__table__
+
+
+def _active_clause(at):
+    """Not revoked and not ended at `at` (a datetime or a bound parameter)."""
+    return and_(_grants.c.revoked_at.is_(None),
+                or_(_grants.c.ends_at.is_(None), _grants.c.ends_at > at))
 
 
 def active_grant(patient_id: int, grantee_id: int) -> Grant | None:
@@ -42,11 +45,14 @@ def active_grant(patient_id: int, grantee_id: int) -> Grant | None:
     return row[0]
 
 
+# A block between the same two people as the grant (at most one: unique per pair).
+_BLOCK_OF_GRANT = and_(_blocks.c.patient_id == _grants.c.patient_id,
+                       _blocks.c.professional_id == _grants.c.grantee_id)
+
+
 def _grants_with_block():
     """Grants, each with the id of a block between the same two people (None: not blocked)."""
-    return db.select(Grant, Block.id).outerjoin(
-        Block, and_(Block.patient_id == Grant.patient_id,
-                    Block.professional_id == Grant.grantee_id))
+    return db.select(Grant, Block.id).outerjoin(Block, _BLOCK_OF_GRANT)
 
 
 # ---- The scopes in force, for policy -----------------------------------------------------
@@ -57,15 +63,12 @@ def _grants_with_block():
 # kept for the rest of the transaction, and forgotten as soon as it ends or the session
 # writes anything (the listeners below).
 
-_grants, _blocks = Grant.__table__, Block.__table__
 _SCOPES_IN_FORCE = (
     select(_grants.c.patient_id, _grants.c.grantee_id, _grants.c.scopes, _blocks.c.id)
-    .outerjoin(_blocks, and_(_blocks.c.patient_id == _grants.c.patient_id,
-                             _blocks.c.professional_id == _grants.c.grantee_id))
-    .where(_grants.c.revoked_at.is_(None),
-           or_(_grants.c.ends_at.is_(None), _grants.c.ends_at > bindparam("at")))
+    .outerjoin(_blocks, _BLOCK_OF_GRANT)
+    .where(_active_clause(bindparam("at")))
 )
-# Both are unique per pair: at most one row.
+# A grant is unique per pair too: at most one row.
 _SCOPES_OF_PAIR = _SCOPES_IN_FORCE.where(_grants.c.patient_id == bindparam("patient"),
                                          _grants.c.grantee_id == bindparam("grantee"))
 
@@ -73,11 +76,7 @@ _SCOPES_OF_PAIR = _SCOPES_IN_FORCE.where(_grants.c.patient_id == bindparam("pati
 def active_scopes(patient_id: int, grantee_id: int) -> frozenset[str] | None:
     """The scopes of the grantee's grant from this patient if one is in force now (not
     revoked, not ended, professional not blocked); None when there is none."""
-    orm = db.session
-    if orm.new or orm.dirty or orm.deleted:
-        # Unsaved changes (a grant ended a moment ago, perhaps): written first (which
-        # forgets what was kept), so that the answer sees them.
-        orm.flush()
+    orm = _settled_session()
     known = orm.info.setdefault(_SCOPES, {})
     key = (patient_id, grantee_id)
     if key not in known:
@@ -88,6 +87,16 @@ def active_scopes(patient_id: int, grantee_id: int) -> frozenset[str] | None:
 
 
 _SCOPES = "circle.active_scopes"  # session.info: {(patient id, grantee id): scopes | None}
+
+
+def _settled_session():
+    """The session, its unsaved changes written first (a grant ended a moment ago, perhaps:
+    the plain statements below do not flush, and the answer must see them; the flush forgets
+    what was kept)."""
+    orm = db.session
+    if orm.new or orm.dirty or orm.deleted:
+        orm.flush()
+    return orm
 
 
 def _in_force(rows) -> dict[tuple[int, int], frozenset[str]]:
@@ -101,10 +110,7 @@ def active_scopes_for(pairs) -> dict[tuple[int, int], frozenset[str]]:
     pairs = set(pairs)
     if not pairs:
         return {}
-    orm = db.session
-    if orm.new or orm.dirty or orm.deleted:
-        orm.flush()
-    found = _in_force(orm.connection().execute(
+    found = _in_force(_settled_session().connection().execute(
         _SCOPES_IN_FORCE.where(_grants.c.patient_id.in_({p for p, _g in pairs}),
                                _grants.c.grantee_id.in_({g for _p, g in pairs})),
         {"at": now()}))
