@@ -74,3 +74,26 @@ def test_a_change_committed_elsewhere_is_seen_by_the_next_transaction(app_ctx, g
                       .values(revoked_at=services.now()))
     db.session.commit()  # this one's transaction ends (an event ends with it)
     assert not policy.can(get(granted.nadia), "messages.read", get(granted.jeanne))
+
+
+def test_the_patients_page_reads_the_grants_it_shows_once(app_ctx, granted, make_user):
+    """A nurse's page of patients: one more patient costs policy's question about her, not a
+    second look-up of the grant the page shows."""
+    nadia = get(granted.nadia)
+
+    def grant_reads() -> int:
+        with recorded_statements() as statements:
+            rows = services.patients_for_page(nadia)
+        db.session.rollback()
+        return len(rows), len(reading(statements, "circle_grants"))
+
+    patients, before = grant_reads()
+    for n in range(2):
+        patient = get(make_user("patient", display_name=f"Patient {n}"))
+        services.grant(patient, nadia, "messages", None)
+        db.session.commit()
+    more, after = grant_reads()
+    assert more == patients + 2
+    assert after - before == 2  # one question of policy per patient
+    shown = {row[0].id: row[1] for row in services.patients_for_page(nadia)}
+    assert shown[get(granted.jeanne).id].id == granted.nadia_grant

@@ -244,8 +244,12 @@ def ever_granted(user: User) -> bool:
 
 
 def patients_for_page(user: User) -> list[tuple[User, Grant | None, EmergencyAccess | None]]:
+    # The grants shown come in one query, not one per patient (policy's answers are scopes).
+    grants = {grant.patient_id: grant for grant, blocked in db.session.execute(
+        _grants_with_block().where(Grant.grantee_id == user.id, _active_clause(now())))
+        if blocked is None}
     rows = []
     for patient in patients_for(user):
-        rows.append((patient, active_grant(patient.id, user.id),
+        rows.append((patient, grants.get(patient.id),
                      active_emergency(patient.id, user.id) if user.is_professional else None))
     return rows
