@@ -40,6 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     _sqlite_pragmas()
+    from . import connections
+
+    connections.install()
     if app.config.get("MIGRATIONS", True):
         # Alembic (11 MB in every process) only where migrations run: the flask command,
         # the tests, the benchmarks. A serving process is created with MIGRATIONS False.

@@ -139,6 +139,9 @@ def check_settings(config) -> None:
 
 def engine_options(database_uri: str) -> dict:
     """A server database's connections are checked before use (a restarted server or a
-    dropped connection is then reconnected, not an error). An SQLite file has no server to
-    lose: the check would only cost a query on every request and every socket event."""
-    return {} if database_uri.startswith("sqlite") else {"pool_pre_ping": True}
+    dropped connection is then reconnected, not an error): psycopg 3's without a query
+    (webapp/connections.py), other drivers' by SQLAlchemy's ping, one query on every request
+    and socket event. An SQLite file has no server to lose."""
+    if database_uri.startswith(("sqlite", "postgresql+psycopg:")):
+        return {}
+    return {"pool_pre_ping": True}

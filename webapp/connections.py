@@ -1,0 +1,68 @@
+"""A pooled PostgreSQL connection is checked before use without asking the server anything.
+
+SQLAlchemy's `pool_pre_ping` sends a query at every checkout: one more round trip for every
+request and every socket event, and under the gevent worker each round trip sends the handler
+to the back of the queue of greenlets ready to run (bench/HISTORY.md, thirteenth session).
+
+A connection the server ended (restarted, `pg_terminate_backend`, an idle timeout) has already
+told us so: the server sends its farewell and closes the socket. Reading whatever is waiting,
+without blocking (libpq's socket is non-blocking), finds that out locally: a connection that
+was closed, is broken, or is not idle and outside a transaction is refused, and the pool opens
+a new one instead (it tries three times before giving up). Connections through other drivers
+keep `pool_pre_ping` (config.engine_options). A connection cut with no word from the server
+(a cable pulled) is found by neither check before the network's own timeout.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from sqlalchemy import event, exc
+from sqlalchemy.pool import Pool
+
+# Connections whose server said it is ending them: its farewell (a FATAL message) comes a
+# moment before the end of the stream.
+_FAREWELL: weakref.WeakSet = weakref.WeakSet()
+
+
+def install() -> None:
+    if not event.contains(Pool, "connect", _listen_for_farewell):
+        event.listen(Pool, "connect", _listen_for_farewell)
+        event.listen(Pool, "checkout", _check_on_checkout)
+
+
+def _listen_for_farewell(dbapi_connection, _record) -> None:
+    if getattr(dbapi_connection, "pgconn", None) is None:  # psycopg 3 only
+        return
+    ref = weakref.ref(dbapi_connection)  # no cycle through the connection's own handlers
+
+    def heard(diagnostic) -> None:
+        connection = ref()
+        if diagnostic.severity_nonlocalized == "FATAL" and connection is not None:
+            _FAREWELL.add(connection)
+
+    dbapi_connection.add_notice_handler(heard)
+
+
+def _check_on_checkout(dbapi_connection, _record, _proxy) -> None:
+    if getattr(dbapi_connection, "pgconn", None) is not None and not still_usable(
+        dbapi_connection
+    ):
+        raise exc.DisconnectionError("the database server closed this connection")
+
+
+def still_usable(connection) -> bool:
+    """A psycopg connection the server has not ended, idle and outside a transaction."""
+    from psycopg import OperationalError, pq
+
+    if connection.closed or connection.broken:
+        return False
+    pgconn = connection.pgconn
+    try:
+        pgconn.consume_input()  # read what the server sent meanwhile, without waiting
+        pgconn.is_busy()  # and parse it: a farewell reaches the handler above
+    except OperationalError:  # the end of the stream
+        return False
+    return (connection not in _FAREWELL
+            and pgconn.status == pq.ConnStatus.OK
+            and pgconn.transaction_status == pq.TransactionStatus.IDLE)
