@@ -46,14 +46,15 @@ def test_the_snapshot_answers_what_the_mapped_conversation_answers(app, circle, 
 def test_an_event_loads_the_conversation_and_its_sender_in_one_statement(
     app, connect, circle, conversation
 ):
-    """The relative types: one statement for the conversation, its members, its patient and
-    her own account (the user loader finds it loaded), one for her grant. Nothing else."""
+    """The relative types: one statement for the conversation, its members, its patient, her
+    own account (the user loader finds it loaded) and her grant (policy finds its scopes).
+    Nothing else."""
     claire = connect(circle.relative)
     with app.app_context(), recorded_statements() as statements:
         ack = claire.emit("typing", {"conversation_id": conversation}, namespace=NS,
                           callback=True)
     assert ack == {"ok": True}
-    assert len(statements) == 2, statements
+    assert len(statements) == 1, statements
     assert len(reading(statements, "conversation_members")) == 1
     assert len(reading(statements, "circle_grants")) == 1
 
@@ -106,3 +107,29 @@ def test_a_revoked_grant_is_seen_by_the_next_event(app, connect, circle, convers
         db.session.commit()
     ack = claire.emit("typing", {"conversation_id": conversation}, namespace=NS, callback=True)
     assert ack["ok"] is False
+
+
+def test_the_scopes_an_event_reads_are_those_policy_would_ask(app, circle, conversation):
+    """The grant read with the conversation answers what active_scopes() answers, for a grant
+    in force, one that ended, a professional blocked while the grant stands, and no grant:
+    policy then asks the database nothing more."""
+    from datetime import timedelta
+
+    from webapp.circle.models import Block, Grant
+
+    with app.app_context():
+        ended = db.session.scalar(db.select(Grant).where(Grant.grantee_id == circle.doctor.id))
+        ended.ends_at = circle_services.now() - timedelta(minutes=1)
+        db.session.add(Block(patient_id=circle.patient.id, professional_id=circle.nurse.id))
+        db.session.commit()
+        for person in vars(circle).values():
+            expected = circle_services.active_scopes(circle.patient.id, person.id)
+            db.session.rollback()  # the transaction's answers forgotten
+            snapshot.load(conversation, person.id)
+            with recorded_statements() as statements:
+                found = circle_services.active_scopes(circle.patient.id, person.id)
+            assert (found, statements) == (expected, []), person.display_name
+            db.session.rollback()
+        assert [circle_services.active_scopes(circle.patient.id, p.id) for p in (
+            circle.relative, circle.nurse, circle.doctor, circle.stranger)] == [
+            frozenset({"messages", "agenda"}), None, None, None]

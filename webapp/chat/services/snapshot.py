@@ -12,7 +12,10 @@ Here ONE statement brings:
 - the conversation and its members as plain columns, kept in a `ConversationSnapshot`. It
   answers what policy and the services read of a conversation (`MembershipRules`, shared with
   the mapped `Conversation`), and the writes bring it up to date like a loaded row
-  (`keep_stored`).
+  (`keep_stored`);
+- in a care conversation, the scopes of the sender's grant from the patient, kept where
+  policy's question finds them (`circle.with_scopes`, `circle.remember_scopes`): a relative's
+  or a professional's event costs one statement, not two.
 
 Routes and the replay (`sync`) keep loading mapped conversations (get_conversation).
 """
@@ -82,9 +85,11 @@ def keep_stored(loaded, **values) -> None:
 
 @cache
 def _statement():
+    from ...circle import services as circle
+
     patient = aliased(User, name="patient")
     c, m = _conversations.c, _members.c
-    return (
+    statement = (
         select(User, patient, c.id, c.kind, c.patient_id, c.closed_at, c.last_message_id,
                m.id, m.user_id, m.joined_at, m.last_delivered_id, m.last_read_id)
         .select_from(_conversations)
@@ -94,18 +99,26 @@ def _statement():
         .where(c.id == bindparam("conversation"))
         .order_by(m.id)
     )
+    # And the sender's grant from the patient, which policy asks next.
+    return circle.with_scopes(statement, c.patient_id, bindparam("user"), bindparam("at"))
 
 
 def load(conversation_id: int, user_id: int) -> tuple[ConversationSnapshot | None, User | None]:
     """(the conversation, the account `user_id`), both None when either does not exist. Asks
-    nothing: policy decides afterwards. Hold the account until the user loader has run (the
-    session's identity map keeps only weak references)."""
-    rows = db.session.execute(_statement(), {"conversation": conversation_id, "user": user_id})
+    nothing: policy decides afterwards, and finds the scopes of the account's grant from the
+    patient already read. Hold the account until the user loader has run (the session's
+    identity map keeps only weak references)."""
+    from ...circle import services as circle
+
+    rows = db.session.execute(
+        _statement(), {"conversation": conversation_id, "user": user_id, "at": circle.now()})
     rows = rows.all()
     if not rows:
         return None, None
     sender, patient, cid, kind, patient_id, closed_at, last_message_id = rows[0][:7]
-    members = [MemberSnapshot(*row[7:]) for row in rows if row[7] is not None]
+    members = [MemberSnapshot(*row[7:12]) for row in rows if row[7] is not None]
+    if patient_id is not None:
+        circle.remember_scopes(patient_id, user_id, *rows[0][12:])
     return ConversationSnapshot(cid, kind, patient_id, patient, closed_at, last_message_id,
                                 members), sender
 

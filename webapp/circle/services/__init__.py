@@ -15,6 +15,7 @@ surface. For other domains:
   active_scopes(patient_id, grantee_id) -> frozenset | None   what policy asks (kept for the
                                                               transaction)
   active_scopes_for(pairs) -> {(patient_id, grantee_id): scopes}   the same for many, one query
+  with_scopes(statement, …), remember_scopes(…)  the same read inside a caller's own statement
   active_emergency(patient_id, professional_id), is_blocked(…), emergency_allowed(patient_id)
 These answer data questions only: every access decision (who may read a scope, act for a
 patient, manage a grant) is made by webapp.policy, which reads these helpers.
@@ -37,7 +38,9 @@ from .access import (
     is_blocked,
     patients_for,
     patients_for_page,
+    remember_scopes,
     switch_acting_for,
+    with_scopes,
 )
 from .common import now
 from .emergency import (
@@ -97,6 +100,7 @@ __all__ = [
     "is_blocked", "last_day", "listed_grant", "mark_notice_read", "new_relative_account",
     "normalise_code", "now", "open_emergency", "parse_end_date", "patients_for",
     "patients_for_page", "pending_invitations", "pending_request_from", "pending_requests",
-    "professional", "request_access", "revoke_grant", "set_emergency_allowed", "summary_of",
-    "sweep_expired", "switch_acting_for", "unblock", "unread_notices",
+    "professional", "remember_scopes", "request_access", "revoke_grant",
+    "set_emergency_allowed", "summary_of", "sweep_expired", "switch_acting_for", "unblock",
+    "unread_notices", "with_scopes",
 ]

@@ -89,6 +89,32 @@ def active_scopes(patient_id: int, grantee_id: int) -> frozenset[str] | None:
 _SCOPES = "circle.active_scopes"  # session.info: {(patient id, grantee id): scopes | None}
 
 
+def with_scopes(statement, patient_id, grantee_id, at):
+    """`statement` with two more columns, for remember_scopes(): the scopes of the grant in
+    force at `at` between the patient whose id is `patient_id` and `grantee_id` (columns or
+    bound parameters), and the id of a block between them. For a caller whose statement
+    already reads what policy will ask about (a socket event's conversation): one statement
+    instead of two. At most one grant per pair: the statement's rows are not multiplied."""
+    return (
+        statement.add_columns(_grants.c.scopes, _blocks.c.id)
+        .outerjoin(_grants, and_(_grants.c.patient_id == patient_id,
+                                 _grants.c.grantee_id == grantee_id, _active_clause(at)))
+        .outerjoin(_blocks, _BLOCK_OF_GRANT)
+    )
+
+
+def remember_scopes(patient_id: int, grantee_id: int, scopes: str | None,
+                    block_id: int | None) -> None:
+    """Keep what a statement built by with_scopes() read, as active_scopes() would have, for
+    the rest of the transaction. Read in the current transaction with nothing unsaved."""
+    orm = db.session
+    if orm.new or orm.dirty or orm.deleted:
+        return  # active_scopes() will flush and ask
+    rows = [] if scopes is None else [(patient_id, grantee_id, scopes, block_id)]
+    orm.info.setdefault(_SCOPES, {})[(patient_id, grantee_id)] = (
+        _in_force(rows).get((patient_id, grantee_id)))
+
+
 def _settled_session():
     """The session, its unsaved changes written first (a grant ended a moment ago, perhaps:
     the plain statements below do not flush, and the answer must see them; the flush forgets
