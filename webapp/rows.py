@@ -21,11 +21,18 @@ def _insert(table):
     return insert(table)
 
 
-def insert_row(model, **values):
+def insert_row(model, *, through=None, parameters=None, **values):
     """INSERT one `model` row now (no SELECT) and return it as a persistent object of the
-    session, its id set; columns left to the server (defaults) load when first read."""
-    result = db.session.connection().execute(_insert(model.__table__), values)
-    row = model(id=result.inserted_primary_key[0], **values)
+    session, its id set; columns left to the server (defaults) load when first read.
+
+    `through`: a statement that inserts the row with `values` along with other writes and
+    returns its id, run with `parameters`."""
+    connection = db.session.connection()
+    if through is None:
+        row_id = connection.execute(_insert(model.__table__), values).inserted_primary_key[0]
+    else:
+        row_id = connection.execute(through, parameters).scalar_one()
+    row = model(id=row_id, **values)
     make_transient_to_detached(row)
     db.session.add(row)
     db.session.info.setdefault(_INSERTED, []).append(row)

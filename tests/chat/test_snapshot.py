@@ -133,3 +133,29 @@ def test_the_scopes_an_event_reads_are_those_policy_would_ask(app, circle, conve
         assert [circle_services.active_scopes(circle.patient.id, p.id) for p in (
             circle.relative, circle.nurse, circle.doctor, circle.stranger)] == [
             frozenset({"messages", "agenda"}), None, None, None]
+
+
+def test_a_send_writes_in_as_few_statements_as_the_database_allows(
+    app, connect, circle, conversation
+):
+    """The nurse sends: one statement reads the conversation; on PostgreSQL one more stores
+    the message, the conversation's last message and her own marks (every round trip to the
+    server is a wait), where SQLite runs three; then the line of Jeanne's access history.
+    (Jeanne has no live socket: what her push needs is read after the commit.)"""
+    nadia = connect(circle.nurse)
+    connect(circle.relative)  # live: no push to send
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+        with recorded_statements() as statements:
+            sent = say(nadia, conversation, "Bonjour")
+        stored = db.session.get(Conversation, conversation)
+        assert stored.last_message_id == sent
+        assert (stored.member(get(circle.nurse)).last_read_id,
+                stored.member(get(circle.nurse)).last_delivered_id) == (sent, sent)
+    opening = [" ".join(s.split()[:3]) for s in statements]
+    writes = (["WITH new_message AS"] if postgres else
+              ["INSERT INTO messages", "UPDATE conversations SET",
+               "UPDATE conversation_members SET"])
+    assert [o for o in opening if not o.startswith("SELECT")] == [
+        *writes, "INSERT INTO access_events"], statements
+    assert len(reading(statements[:1], "conversation_members")) == 1  # the event's one read

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -22,8 +21,8 @@ from ... import audit, crypto, policy
 from ...accounts.models import User
 from ...errors import Conflict, Forbidden, UserError
 from ...extensions import db, socketio
-from ...rows import insert_row
 from ..models import Conversation, ConversationMember, Message
+from . import writes
 from .common import (
     NAMESPACE,
     PAGE_SIZE,
@@ -88,8 +87,9 @@ def post_message(
         raise
     at = now()
     try:
-        message = insert_row(
-            Message,
+        message = writes.store(
+            conversation,
+            conversation.member(author),
             conversation_id=conversation.id,
             author_id=author.id,
             on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
@@ -109,46 +109,11 @@ def post_message(
         if existing is None:
             raise
         return _same_sender(existing, author, conversation), False
-    _record_sent(conversation, conversation.member(author), message.id, at)
     if patient is not None:
         audit.record(author, patient, "write", "message", message.id, on_behalf_of=on_behalf_of)
     commit_keeping_loaded()
     _deliver(conversation, message, skip_sid=from_sid)
     return message, True
-
-
-# The hot path of every message writes with plain statements (the message itself and its
-# access-history line through webapp/rows.py): the ORM's unit of work (change tracking,
-# ordering of dependent rows) cost more than the database itself here, for rows whose shape
-# is always the same. The objects already loaded are brought up to date as if they had been
-# read back, so the fragment and the acknowledgement see the new state.
-
-
-_conversations = Conversation.__table__
-_members = ConversationMember.__table__
-_SET_LAST_MESSAGE = (
-    update(_conversations)
-    .where(_conversations.c.id == bindparam("conversation"))
-    .values(last_message_id=bindparam("message"), last_activity_at=bindparam("at"))
-)
-_SET_OWN_MARKS = (
-    update(_members)
-    .where(_members.c.id == bindparam("member"))
-    .values(last_read_id=bindparam("message"), last_delivered_id=bindparam("message"))
-)
-
-
-def _record_sent(conversation: Conversation, mine, message_id: int, at: datetime) -> None:
-    """The conversation's last message, and the author's own marks (they have read what they
-    wrote)."""
-    connection = db.session.connection()  # plain statements: no ORM layer to go through
-    connection.execute(
-        _SET_LAST_MESSAGE, {"conversation": conversation.id, "message": message_id, "at": at}
-    )
-    keep_stored(conversation, last_message_id=message_id, last_activity_at=at)
-    if mine is not None:
-        connection.execute(_SET_OWN_MARKS, {"member": mine.id, "message": message_id})
-        keep_stored(mine, last_read_id=message_id, last_delivered_id=message_id)
 
 
 def _by_client_id(client_id: str) -> Message | None:
@@ -348,6 +313,7 @@ def _record_read(viewer: User, conversation: Conversation) -> None:
         commit_keeping_loaded()
 
 
+_members = ConversationMember.__table__
 # A mark only moves forward, in one plain statement: "read" moves "delivered" along with it
 # (reading implies delivery, so delivered is never behind read).
 _MARK_DELIVERED = (
