@@ -147,13 +147,27 @@ def record(actor: User, patient, action: str, object_type: str, object_id=None,
     `patient` is a User or a user id. Returns the row, or None for the patient's own reads.
     `emergency` defaults to "the actor reaches this patient only through emergency access".
     """
+    values = entry(actor, patient, action, object_type, object_id, on_behalf_of,
+                   emergency=emergency)
+    return None if values is None else insert_row(AccessEvent, **values)
+
+
+# What entry() returns: every column of a row but its id and the server's created_at.
+ENTRY_COLUMNS = ("at", "patient_id", "actor_id", "actor_name", "acting_as", "on_behalf_of_id",
+                 "action", "object_type", "object_id", "kind", "device", "emergency")
+
+
+def entry(actor: User, patient, action: str, object_type: str, object_id=None,
+          on_behalf_of=None, *, emergency: bool | None = None) -> dict | None:
+    """The columns of the row record() writes (None: the patient's own read, not history),
+    for a caller that writes it with other rows in one statement: a message and its line on
+    PostgreSQL (webapp/chat/services/writes.py), which sets `object_id` to the new id."""
     patient_id = _id(patient)
     if actor.id == patient_id and action == "read":
         return None
     if emergency is None:
         emergency = actor.id != patient_id and _through_emergency(actor, patient_id)
-    return insert_row(
-        AccessEvent,
+    return dict(
         at=_now(),
         patient_id=patient_id,
         actor_id=actor.id,

@@ -118,6 +118,15 @@ def test_relative_writes_for_the_patient_and_it_is_audited(app_ctx, circle, conv
     ] == [(circle.relative.id, "write", "message", str(message.id), circle.patient.id)]
 
 
+def test_a_history_entry_has_every_column_the_message_writer_writes(app_ctx, circle):
+    """On PostgreSQL a message and its history line are one statement
+    (webapp/chat/services/writes.py), built from audit.ENTRY_COLUMNS."""
+    from webapp import audit
+
+    values = audit.entry(get(circle.nurse), circle.patient.id, "write", "message")
+    assert tuple(values) == audit.ENTRY_COLUMNS
+
+
 def test_reading_history_is_audited_once_for_others_not_for_the_patient(
     app_ctx, circle, conversation
 ):

@@ -9,6 +9,7 @@ import pytest
 from tests.chat.conftest import client_id, get, say
 from tests.statements import reading, recorded_statements
 from webapp import policy
+from webapp.audit import AccessEvent
 from webapp.chat import services
 from webapp.chat.models import Conversation
 from webapp.chat.services import snapshot
@@ -139,8 +140,8 @@ def test_a_send_writes_in_as_few_statements_as_the_database_allows(
     app, connect, circle, conversation
 ):
     """The nurse sends: one statement reads the conversation; on PostgreSQL one more stores
-    the message, the conversation's last message and her own marks (every round trip to the
-    server is a wait), where SQLite runs three; then the line of Jeanne's access history.
+    the message, the conversation's last message, her own marks and the line of Jeanne's
+    access history (every round trip to the server is a wait), where SQLite runs four.
     (Jeanne has no live socket: what her push needs is read after the commit.)"""
     nadia = connect(circle.nurse)
     connect(circle.relative)  # live: no push to send
@@ -155,7 +156,13 @@ def test_a_send_writes_in_as_few_statements_as_the_database_allows(
     opening = [" ".join(s.split()[:3]) for s in statements]
     writes = (["WITH new_message AS"] if postgres else
               ["INSERT INTO messages", "UPDATE conversations SET",
-               "UPDATE conversation_members SET"])
-    assert [o for o in opening if not o.startswith("SELECT")] == [
-        *writes, "INSERT INTO access_events"], statements
+               "UPDATE conversation_members SET", "INSERT INTO access_events"])
+    assert [o for o in opening if not o.startswith("SELECT")] == writes, statements
+    with app.app_context():
+        line = db.session.scalars(
+            db.select(AccessEvent).where(AccessEvent.object_type == "message")).one()
+        assert (line.object_type, line.object_id, line.actor_id, line.patient_id, line.action,
+                line.acting_as, line.kind, line.emergency) == (
+            "message", str(sent), circle.nurse.id, circle.patient.id, "write",
+            "professional", "messages", False)
     assert len(reading(statements[:1], "conversation_members")) == 1  # the event's one read

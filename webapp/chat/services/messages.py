@@ -86,10 +86,14 @@ def post_message(
             return _same_sender(existing, author, conversation), False
         raise
     at = now()
+    history = None
+    if patient is not None:
+        history = audit.entry(author, patient, "write", "message", on_behalf_of=on_behalf_of)
     try:
         message = writes.store(
             conversation,
             conversation.member(author),
+            history,
             conversation_id=conversation.id,
             author_id=author.id,
             on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
@@ -109,8 +113,6 @@ def post_message(
         if existing is None:
             raise
         return _same_sender(existing, author, conversation), False
-    if patient is not None:
-        audit.record(author, patient, "write", "message", message.id, on_behalf_of=on_behalf_of)
     commit_keeping_loaded()
     _deliver(conversation, message, skip_sid=from_sid)
     return message, True
