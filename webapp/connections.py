@@ -1,4 +1,8 @@
-"""A pooled PostgreSQL connection is checked before use without asking the server anything.
+"""PostgreSQL connections: checked before use without a query, and their prepared statements
+kept.
+
+**Checked without a query.** A pooled connection is checked before use without asking the
+server anything.
 
 SQLAlchemy's `pool_pre_ping` sends a query at every checkout: one more round trip for every
 request and every socket event, and under the gevent worker each round trip sends the handler
@@ -11,6 +15,16 @@ was closed, is broken, or is not idle and outside a transaction is refused, and 
 a new one instead (it tries three times before giving up). Connections through other drivers
 keep `pool_pre_ping` (config.engine_options). A connection cut with no word from the server
 (a cable pulled) is found by neither check before the network's own timeout.
+
+**Prepared statements kept.** psycopg prepares a statement on the server after its fifth run on
+a connection, and PostgreSQL then no longer plans it on every run: a socket event's first
+statement joins seven tables, and planning it cost 2.5 ms where running it cost 0.45 (EXPLAIN
+ANALYZE, a slow hour). But psycopg forgets every prepared statement at each ROLLBACK (and
+deallocates them on the server at the next query, one more round trip), and every transaction
+that wrote nothing ends with one: every page, every "typing", every new socket. So the
+statements were planned again on every run. A transaction that ran nothing but SELECTs now
+ends with COMMIT, which ends it the same way and keeps them; one that wrote anything, or
+failed, is rolled back as before.
 """
 
 from __future__ import annotations
@@ -29,6 +43,43 @@ def install() -> None:
     if not event.contains(Pool, "connect", _listen_for_farewell):
         event.listen(Pool, "connect", _listen_for_farewell)
         event.listen(Pool, "checkout", _check_on_checkout)
+
+
+def keep_prepared_statements(engine) -> None:
+    """Read-only transactions of this psycopg engine end with COMMIT (see above)."""
+    if engine.dialect.driver != "psycopg" or event.contains(
+        engine, "before_cursor_execute", _note_writes
+    ):
+        return
+    event.listen(engine, "before_cursor_execute", _note_writes)
+    event.listen(engine, "commit", _forget_writes)
+    engine.dialect.do_rollback = _end_transaction
+
+
+# Connections whose open transaction ran something else than a SELECT.
+_WRITING: weakref.WeakSet = weakref.WeakSet()
+
+
+def _note_writes(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        _WRITING.add(conn.connection.dbapi_connection)
+
+
+def _forget_writes(conn) -> None:
+    _WRITING.discard(conn.connection.dbapi_connection)
+
+
+def _end_transaction(connection) -> None:
+    """The dialect's rollback: COMMIT for a transaction that only read (the same end, and
+    psycopg keeps its prepared statements), ROLLBACK for any other."""
+    from psycopg import pq
+
+    raw = getattr(connection, "dbapi_connection", connection)  # the pool passes a proxy
+    if raw in _WRITING or raw.pgconn.transaction_status != pq.TransactionStatus.INTRANS:
+        _WRITING.discard(raw)
+        raw.rollback()
+    else:
+        raw.commit()
 
 
 def _listen_for_farewell(dbapi_connection, _record) -> None:

@@ -75,3 +75,39 @@ def test_a_connection_is_usable_only_idle_and_open(app):
             assert not still_usable(raw)
         finally:
             connection.invalidate()
+
+
+@pytest.mark.postgres
+def test_transactions_that_only_read_keep_the_statements_psycopg_prepared(app, make_user):
+    """psycopg prepares a statement at its fifth run on a connection and forgets them all at a
+    ROLLBACK: a transaction that only read ends with COMMIT, so they stay prepared."""
+    from webapp.accounts.models import User
+
+    _postgres_url()
+    someone = make_user("patient")
+    with app.app_context(), db.engine.connect() as connection:  # one connection of the pool
+        for _ in range(8):  # eight requests or socket events that read and wrote nothing
+            connection.execute(sa.select(User).where(User.id == someone.id)).one()
+            connection.rollback()  # what the end of a request does
+        prepared = connection.execute(
+            sa.text("SELECT count(*) FROM pg_prepared_statements")).scalar()
+    assert prepared >= 1
+
+
+@pytest.mark.postgres
+def test_a_transaction_that_wrote_and_was_not_committed_is_still_rolled_back(app, make_user):
+    from webapp.accounts.models import User
+
+    _postgres_url()
+    someone = make_user("patient", display_name="Jeanne Martin")
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == someone.id)
+                           .values(display_name="Never saved"))
+        # Ends here without a commit: an error, or a change refused half-way.
+    with app.app_context():
+        assert db.session.get(User, someone.id).display_name == "Jeanne Martin"
+    with app.app_context():
+        with pytest.raises(sa.exc.DataError):
+            db.session.execute(sa.text("SELECT 1 / 0"))  # a failed transaction
+    with app.app_context():
+        assert db.session.execute(sa.text("SELECT 1")).scalar() == 1
