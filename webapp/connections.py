@@ -20,11 +20,11 @@ keep `pool_pre_ping` (config.engine_options). A connection cut with no word from
 a connection, and PostgreSQL then no longer plans it on every run: a socket event's first
 statement joins seven tables, and planning it cost 2.5 ms where running it cost 0.45 (EXPLAIN
 ANALYZE, a slow hour). But psycopg forgets every prepared statement at each ROLLBACK (and
-deallocates them on the server at the next query, one more round trip), and every transaction
-that wrote nothing ends with one: every page, every "typing", every new socket. So the
-statements were planned again on every run. A transaction that ran nothing but SELECTs now
-ends with COMMIT, which ends it the same way and keeps them; one that wrote anything, or
-failed, is rolled back as before.
+deallocates them on the server right after it, one more round trip), and every transaction
+that wrote nothing ended with one: every page, every "typing", every new socket. So the
+statements were planned again on every run. A transaction that ran nothing but SELECTs (none
+of the app's calls a function that writes) now ends with COMMIT, which ends it the same way
+and keeps them; one that ran anything else, or failed, is rolled back as before.
 """
 
 from __future__ import annotations
