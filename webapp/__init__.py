@@ -42,9 +42,8 @@ def create_app(config: dict | None = None) -> Flask:
     _sqlite_pragmas()
     from . import connections
 
-    connections.install()
     with app.app_context():
-        connections.keep_prepared_statements(db.engine)
+        connections.install(db.engine)
     if app.config.get("MIGRATIONS", True):
         # Alembic (11 MB in every process) only where migrations run: the flask command,
         # the tests, the benchmarks. A serving process is created with MIGRATIONS False.

@@ -32,25 +32,20 @@ from __future__ import annotations
 import weakref
 
 from sqlalchemy import event, exc
-from sqlalchemy.pool import Pool
 
 # Connections whose server said it is ending them: its farewell (a FATAL message) comes a
 # moment before the end of the stream.
 _FAREWELL: weakref.WeakSet = weakref.WeakSet()
 
 
-def install() -> None:
-    if not event.contains(Pool, "connect", _listen_for_farewell):
-        event.listen(Pool, "connect", _listen_for_farewell)
-        event.listen(Pool, "checkout", _check_on_checkout)
-
-
-def keep_prepared_statements(engine) -> None:
-    """Read-only transactions of this psycopg engine end with COMMIT (see above)."""
+def install(engine) -> None:
+    """Both, for a psycopg engine (see above); other engines are left as they are."""
     if engine.dialect.driver != "psycopg" or event.contains(
         engine, "before_cursor_execute", _note_writes
     ):
         return
+    event.listen(engine, "connect", _listen_for_farewell)
+    event.listen(engine, "checkout", _check_on_checkout)
     event.listen(engine, "before_cursor_execute", _note_writes)
     event.listen(engine, "commit", _forget_writes)
     engine.dialect.do_rollback = _end_transaction
@@ -83,8 +78,6 @@ def _end_transaction(connection) -> None:
 
 
 def _listen_for_farewell(dbapi_connection, _record) -> None:
-    if getattr(dbapi_connection, "pgconn", None) is None:  # psycopg 3 only
-        return
     ref = weakref.ref(dbapi_connection)  # no cycle through the connection's own handlers
 
     def heard(diagnostic) -> None:
@@ -96,9 +89,7 @@ def _listen_for_farewell(dbapi_connection, _record) -> None:
 
 
 def _check_on_checkout(dbapi_connection, _record, _proxy) -> None:
-    if getattr(dbapi_connection, "pgconn", None) is not None and not still_usable(
-        dbapi_connection
-    ):
+    if not still_usable(dbapi_connection):
         raise exc.DisconnectionError("the database server closed this connection")
 
 

@@ -108,7 +108,7 @@ def remember_scopes(patient_id: int, grantee_id: int, scopes: str | None,
     """Keep what a statement built by with_scopes() read, as active_scopes() would have, for
     the rest of the transaction. Read in the current transaction with nothing unsaved."""
     orm = db.session
-    if orm.new or orm.dirty or orm.deleted:
+    if _unsaved(orm):
         return  # active_scopes() will flush and ask
     rows = [] if scopes is None else [(patient_id, grantee_id, scopes, block_id)]
     orm.info.setdefault(_SCOPES, {})[(patient_id, grantee_id)] = (
@@ -120,9 +120,13 @@ def _settled_session():
     the plain statements below do not flush, and the answer must see them; the flush forgets
     what was kept)."""
     orm = db.session
-    if orm.new or orm.dirty or orm.deleted:
+    if _unsaved(orm):
         orm.flush()
     return orm
+
+
+def _unsaved(orm) -> bool:
+    return bool(orm.new or orm.dirty or orm.deleted)
 
 
 def _in_force(rows) -> dict[tuple[int, int], frozenset[str]]:
