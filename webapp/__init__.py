@@ -15,12 +15,13 @@ from .extensions import (
     login_manager,
     socketio,
 )
+from .socket_middleware import HealthSpaceFlask
 
 BLUEPRINTS = ("core", "accounts", "circle", "chat", "agenda", "push")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(
+    app = HealthSpaceFlask(
         __name__,
         instance_path=str(config_module.INSTANCE),
         template_folder=str(config_module.ROOT / "templates"),
@@ -105,17 +106,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _release_request(_exc=None) -> None:
     """Every Socket.IO event runs in a request context built on its connection's environ,
-    which lives as long as the socket. Two things would otherwise outlive the event:
-
-    * the NotFound Flask keeps on the request (/socket.io/ matches no route), whose traceback
-      holds the frame that holds the request: a reference cycle per event, left to the
-      garbage collector, whose pauses stop every socket of the worker;
-    * the request itself, which Werkzeug files in the environ, with the event's arguments
-      (a message's text) until the socket's next event.
-    """
+    which lives as long as the socket. Werkzeug files the request in that environ, with the
+    event's arguments (a message's text): dropped here, not kept until the socket's next
+    event. (Events are not matched against the routes either: see SocketEventContext.)"""
     from flask import request
 
-    request.routing_exception = None
     request.environ.pop("werkzeug.request", None)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask, Response, current_app, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 
-from .socket_middleware import SOCKET_PATH
+from .socket_middleware import is_socket_environ
 
 
 @lru_cache(maxsize=256)
@@ -106,7 +106,7 @@ class _SessionInterface(SecureCookieSessionInterface):
         # What the connection keeps is a plain dict with shared keys: it lives as long as
         # the socket, thousands of them in a worker.
         environ = request.environ
-        if not environ.get("PATH_INFO", "").startswith(SOCKET_PATH):
+        if not is_socket_environ(environ):
             return super().open_session(app, request)
         opened = environ.get(_SOCKET_SESSION)
         if opened is None:

@@ -10,8 +10,37 @@ tracemalloc; bench/chat_fanout.py reports the worker's memory with 2,000 idle so
 from __future__ import annotations
 
 from flask import Flask
+from flask.ctx import RequestContext
 
 SOCKET_PATH = "/socket.io/"  # Flask-SocketIO's default, which this app keeps
+
+
+def is_socket_environ(environ) -> bool:
+    """The environ of a Socket.IO connection (every event of the socket runs on it), not an
+    HTTP request's: this middleware, Flask-SocketIO's own and its test client mark it."""
+    return "flask.app" in environ
+
+
+class SocketEventContext(RequestContext):
+    """The request context of one Socket.IO event, built on its connection's environ.
+
+    No route matches /socket.io/, and nothing dispatches an event to a view: Flask asking the
+    URL map on every event only found that out, at a cost the whole worker paid later. Werkzeug's
+    matcher builds a closure that refers to itself at each match (8 objects of cyclic garbage),
+    the one garbage a message left behind (bench/HISTORY.md, seventeenth session). Only the
+    collector frees it, and its pauses stop every socket of the worker. So events are not
+    matched: `request.url_rule`, `view_args` and `routing_exception` stay None.
+    """
+
+    def match_request(self) -> None:
+        pass
+
+
+class HealthSpaceFlask(Flask):
+    def request_context(self, environ) -> RequestContext:
+        if is_socket_environ(environ):
+            return SocketEventContext(self, environ)
+        return super().request_context(environ)
 
 
 class SocketMiddleware:

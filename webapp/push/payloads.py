@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from .devices import user_id, utcnow
@@ -56,10 +57,16 @@ def users_showing_details(user_ids: Iterable[int]) -> set[int]:
     ids = sorted(set(user_ids))
     chosen: set[int] = set()
     for start in range(0, len(ids), 500):
-        chosen.update(db.session.scalars(select(PushPreference.user_id).where(
-            PushPreference.user_id.in_(ids[start:start + 500]),
-            PushPreference.show_details.is_(True))))
+        chosen.update(db.session.scalars(_showing_details(), {"ids": ids[start:start + 500]}))
     return chosen
+
+
+@cache
+def _showing_details():
+    # Built once (see sending._subscriptions_of): asked for every message to someone offline.
+    return select(PushPreference.user_id).where(
+        PushPreference.user_id.in_(bindparam("ids", expanding=True)),
+        PushPreference.show_details.is_(True))
 
 
 def notification(user, *, kind: str, url: str, tag: str | None = None, title=None, body=None,

@@ -17,13 +17,14 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
 from pywebpush import WebPushException, webpush
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from ..extensions import db
 from . import vapid
@@ -237,15 +238,21 @@ def _executor(size: int) -> ThreadPoolExecutor:
         return _pool
 
 
+@cache
+def _subscriptions_of():
+    # Built once, the list bound at each run: building `in_([...])` anew leaves SQLAlchemy
+    # objects in reference cycles, for the collector that stops the whole worker.
+    return (select(PushSubscription.user_id, PushSubscription.id, PushSubscription.endpoint,
+                   PushSubscription.p256dh, PushSubscription.auth)
+            .where(PushSubscription.user_id.in_(bindparam("ids", expanding=True)))
+            .order_by(PushSubscription.id))
+
+
 def _load_subscriptions(user_ids: set[int]) -> dict[int, list[tuple[int, dict]]]:
     found: dict[int, list[tuple[int, dict]]] = {}
     ids = sorted(user_ids)
     for start in range(0, len(ids), 500):
-        rows = db.session.execute(
-            select(PushSubscription.user_id, PushSubscription.id, PushSubscription.endpoint,
-                   PushSubscription.p256dh, PushSubscription.auth)
-            .where(PushSubscription.user_id.in_(ids[start:start + 500]))
-            .order_by(PushSubscription.id))
+        rows = db.session.execute(_subscriptions_of(), {"ids": ids[start:start + 500]})
         for owner_id, sub_id, endpoint, p256dh, auth in rows:
             found.setdefault(owner_id, []).append(
                 (sub_id, {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}))

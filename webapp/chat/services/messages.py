@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -186,10 +187,17 @@ def _deliver(conversation: Conversation, message: Message, skip_sid: str | None 
     socketio.sleep(0)
     if offline:
         # Their accounts are not loaded by a socket event (see snapshot.py): one query.
-        users = db.session.scalars(select(User).where(User.id.in_(offline))).all()
+        users = db.session.scalars(_accounts(), {"ids": offline}).all()
         # A member whose access ended stays a member: no "new message" they could not open.
         readers = [u for u in users if policy.can(u, "conversation.read", conversation)]
         notify_offline(readers, conversation, message)
+
+
+@cache
+def _accounts():
+    # Built once, the ids bound at each run: building `in_([...])` anew leaves SQLAlchemy
+    # objects in reference cycles, for the collector that stops the whole worker.
+    return select(User).where(User.id.in_(bindparam("ids", expanding=True)))
 
 
 def notify_offline(users: list[User], conversation: Conversation, message: Message):
