@@ -5,6 +5,9 @@ WSGI environ and (through python-engineio's middleware) builds a new class to wr
 socket for eventlet. Under the gevent worker neither is used, and a WebSocket keeps its request
 alive for as long as it is connected: ~3 kB per connection held for nothing (measured with
 tracemalloc; bench/chat_fanout.py reports the worker's memory with 2,000 idle sockets).
+
+Each event of a socket then runs in a request context built on the connection's environ: the
+app's Flask class gives those contexts a kind of their own (SocketEventContext).
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ class SocketEventContext(RequestContext):
 
     No route matches /socket.io/, and nothing dispatches an event to a view: Flask asking the
     URL map on every event only found that out, at a cost the whole worker paid later. Werkzeug's
-    matcher builds a closure that refers to itself at each match (8 objects of cyclic garbage),
-    the one garbage a message left behind (bench/HISTORY.md, seventeenth session). Only the
-    collector frees it, and its pauses stop every socket of the worker. So events are not
-    matched: `request.url_rule`, `view_args` and `routing_exception` stay None.
+    matcher builds a closure that refers to itself at each match: 8 objects of cyclic garbage
+    per event (bench/HISTORY.md, seventeenth session), which only the collector frees, and its
+    pauses stop every socket of the worker. So events are not matched (Flask documents
+    match_request as the hook for this): `request.url_rule`, `view_args` and
+    `routing_exception` stay None.
     """
 
     def match_request(self) -> None:
@@ -37,6 +41,8 @@ class SocketEventContext(RequestContext):
 
 
 class HealthSpaceFlask(Flask):
+    """Flask, with Socket.IO events' request contexts left unmatched (above)."""
+
     def request_context(self, environ) -> RequestContext:
         if is_socket_environ(environ):
             return SocketEventContext(self, environ)
