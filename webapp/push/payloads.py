@@ -63,7 +63,8 @@ def users_showing_details(user_ids: Iterable[int]) -> set[int]:
 
 @cache
 def _showing_details():
-    # Built once (see sending._subscriptions_of): asked for every message to someone offline.
+    # Built once, the ids bound at each run (see chat.services.messages._accounts): asked for
+    # every message to someone offline.
     return select(PushPreference.user_id).where(
         PushPreference.user_id.in_(bindparam("ids", expanding=True)),
         PushPreference.show_details.is_(True))

@@ -240,8 +240,7 @@ def _executor(size: int) -> ThreadPoolExecutor:
 
 @cache
 def _subscriptions_of():
-    # Built once, the list bound at each run: building `in_([...])` anew leaves SQLAlchemy
-    # objects in reference cycles, for the collector that stops the whole worker.
+    # Built once, the ids bound at each run (see chat.services.messages._accounts).
     return (select(PushSubscription.user_id, PushSubscription.id, PushSubscription.endpoint,
                    PushSubscription.p256dh, PushSubscription.auth)
             .where(PushSubscription.user_id.in_(bindparam("ids", expanding=True)))
