@@ -90,6 +90,11 @@ def create_app(config: dict | None = None) -> Flask:
         channel=f'{app.config["REDIS_NAMESPACE"]}:socketio',
         cors_allowed_origins=_allowed_origins(app),
         manage_session=False,
+        # A client's events run one after the other in the greenlet that reads its socket,
+        # not each in a greenlet of its own: no spawn per event, and one phone's messages
+        # are handled (and stored) in the order it sent them. Nothing here waits on a reply
+        # from the client (socketio.call), which this would forbid.
+        async_handlers=False,
     )
     from . import socket_middleware
 

@@ -72,3 +72,26 @@ def test_every_app_of_a_process_gets_the_socket_handlers(tmp_path):
     first, second = result.stdout.strip().splitlines()[-2:]
     assert "send_message" in first
     assert second == first
+
+
+def test_a_clients_events_run_in_turn_in_the_served_app(tmp_path):
+    """Served, a client's events run one after the other in the greenlet that reads its socket
+    (no greenlet spawned per event, a phone's messages handled in the order it sent them), as
+    the test client runs them. Asked in a process of its own: the test client switches the
+    shared server to this mode, so no other test would notice the setting gone."""
+    import subprocess
+    import sys
+
+    script = (
+        "from webapp import create_app\n"
+        "from webapp.extensions import socketio\n"
+        f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/db.sqlite',\n"
+        f"            'INSTANCE_DIR': '{tmp_path}'}})\n"
+        "print(socketio.server.async_handlers, socketio.server.eio.async_handlers)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        env={**__import__("os").environ, "HEALTHSPACE_INSTANCE": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "False False"
