@@ -48,28 +48,40 @@ def test_flask_socketio_debug_wrapping_still_has_its_hook(app):
     assert socketio.sockio_mw.wsgi_app.__func__ is type(app).wsgi_app
 
 
-def test_every_app_of_a_process_gets_the_socket_handlers(tmp_path):
-    """Flask-SocketIO binds a handler to the server that exists when it is declared: handlers
-    imported after the first app's init_app were bound to that app's server only, and a
-    second app in the same process (a script, a benchmark) had none. Run apart: a second app
-    re-initialises the shared SocketIO object the other tests use."""
+def _in_a_fresh_process(tmp_path, body: str) -> list[str]:
+    """What `body` prints, run after `from webapp import create_app` and `socketio` in a new
+    Python process whose apps use an SQLite file in tmp_path (`make_app()` creates one)."""
+    import os
     import subprocess
     import sys
 
     script = (
         "from webapp import create_app\n"
         "from webapp.extensions import socketio\n"
-        "for n in range(2):\n"
-        f"    create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/db.sqlite',\n"
-        f"                'INSTANCE_DIR': '{tmp_path}'}})\n"
-        "    print(sorted(socketio.server.handlers.get('/chat', {})))\n"
+        "def make_app():\n"
+        f"    return create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/db.sqlite',\n"
+        f"                       'INSTANCE_DIR': '{tmp_path}'}})\n"
+        + body
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-        env={**__import__("os").environ, "HEALTHSPACE_INSTANCE": str(tmp_path)},
+        env={**os.environ, "HEALTHSPACE_INSTANCE": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    first, second = result.stdout.strip().splitlines()[-2:]
+    return result.stdout.strip().splitlines()
+
+
+def test_every_app_of_a_process_gets_the_socket_handlers(tmp_path):
+    """Flask-SocketIO binds a handler to the server that exists when it is declared: handlers
+    imported after the first app's init_app were bound to that app's server only, and a
+    second app in the same process (a script, a benchmark) had none. Run apart: a second app
+    re-initialises the shared SocketIO object the other tests use."""
+    lines = _in_a_fresh_process(tmp_path, (
+        "for n in range(2):\n"
+        "    make_app()\n"
+        "    print(sorted(socketio.server.handlers.get('/chat', {})))\n"
+    ))
+    first, second = lines[-2:]
     assert "send_message" in first
     assert second == first
 
@@ -79,19 +91,8 @@ def test_a_clients_events_run_in_turn_in_the_served_app(tmp_path):
     (no greenlet spawned per event, a phone's messages handled in the order it sent them), as
     the test client runs them. Asked in a process of its own: the test client switches the
     shared server to this mode, so no other test would notice the setting gone."""
-    import subprocess
-    import sys
-
-    script = (
-        "from webapp import create_app\n"
-        "from webapp.extensions import socketio\n"
-        f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/db.sqlite',\n"
-        f"            'INSTANCE_DIR': '{tmp_path}'}})\n"
+    lines = _in_a_fresh_process(tmp_path, (
+        "make_app()\n"
         "print(socketio.server.async_handlers, socketio.server.eio.async_handlers)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-        env={**__import__("os").environ, "HEALTHSPACE_INSTANCE": str(tmp_path)},
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "False False"
+    ))
+    assert lines[-1] == "False False"
