@@ -66,9 +66,3 @@ def test_socket_events_leave_no_cyclic_garbage(app, circle, conversation, connec
 
     left = _cyclic_garbage_of(events)
     assert sum(left.values()) == 0, left.most_common(8)
-
-
-def test_http_requests_are_still_routed(client):
-    # Only a socket's own environ skips the routes: a page request to the same path is a 404.
-    assert client.get("/socket.io").status_code == 404
-    assert client.get("/healthz").status_code == 200

@@ -40,6 +40,13 @@ def test_other_requests_reach_flask(app):
     assert "flask.app" not in environ
 
 
+def test_only_a_sockets_own_environ_skips_the_routes(client):
+    # Socket events are not matched against the routes (SocketEventContext); a page request
+    # to the same path still is, and gets its 404.
+    assert client.get("/socket.io").status_code == 404
+    assert client.get("/healthz").status_code == 200
+
+
 def test_flask_socketio_debug_wrapping_still_has_its_hook(app):
     from webapp.extensions import socketio
 
