@@ -6,9 +6,12 @@ mapped objects, that was the costliest step of the events after the database its
 builds its row processors on every execution: 0.28 of a send's 1.9 ms, see bench/HISTORY.md).
 Here ONE statement brings:
 
-- the sender's account and the care conversation's patient as mapped `User` rows: Flask-Login
-  then finds the sender in the session instead of querying again, and policy, the access
-  history and the fragment get the accounts they always get;
+- the sender's account and the care conversation's patient, made mapped `User` rows of the
+  session as if the ORM had loaded them (`rows.loaded_row`): Flask-Login then finds the sender
+  in the session instead of querying again, and policy, the access history and the fragment
+  get the accounts they always get. The statement itself is a Core one: the ORM's loading
+  machinery, run between two events with cold processor caches, cost a quarter of the read
+  (rows.py);
 - the conversation and its members as plain columns, kept in a `ConversationSnapshot`. It
   answers what policy and the services read of a conversation (`MembershipRules`, shared with
   the mapped `Conversation`), and the writes bring it up to date like a loaded row
@@ -26,11 +29,11 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...accounts.models import User
 from ...extensions import db
+from ...rows import columns_of, loaded_row
 from ..models import Conversation, ConversationMember, MembershipRules
 
 _conversations = Conversation.__table__
@@ -83,18 +86,23 @@ def keep_stored(loaded, **values) -> None:
             setattr(loaded, name, value)
 
 
+_ACCOUNT = len(columns_of(User))  # the columns of one account in a row of the statement
+
+
 @cache
 def _statement():
     from ...circle import services as circle
 
-    patient = aliased(User, name="patient")
+    users = User.__table__
+    patients = users.alias("patient")
     c, m = _conversations.c, _members.c
     statement = (
-        select(User, patient, c.id, c.kind, c.patient_id, c.closed_at, c.last_message_id,
+        select(*columns_of(User), *(patients.c[column.key] for column in columns_of(User)),
+               c.id, c.kind, c.patient_id, c.closed_at, c.last_message_id,
                m.id, m.user_id, m.joined_at, m.last_delivered_id, m.last_read_id)
         .select_from(_conversations)
-        .join(User, User.id == bindparam("user"))
-        .outerjoin(patient, patient.id == c.patient_id)
+        .join(users, users.c.id == bindparam("user"))
+        .outerjoin(patients, patients.c.id == c.patient_id)
         .outerjoin(_members, m.conversation_id == c.id)
         .where(c.id == bindparam("conversation"))
         .order_by(m.id)
@@ -110,15 +118,22 @@ def load(conversation_id: int, user_id: int) -> tuple[ConversationSnapshot | Non
     identity map keeps only weak references)."""
     from ...circle import services as circle
 
-    rows = db.session.execute(
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # as the ORM's execute would first (nothing to do when nothing is unsaved)
+    rows = session.connection().execute(
         _statement(), {"conversation": conversation_id, "user": user_id, "at": circle.now()})
     rows = rows.all()
     if not rows:
         return None, None
-    sender, patient, cid, kind, patient_id, closed_at, last_message_id = rows[0][:7]
-    members = [MemberSnapshot(*row[7:12]) for row in rows if row[7] is not None]
+    first, n = rows[0], _ACCOUNT
+    cid, kind, patient_id, closed_at, last_message_id = first[2 * n:2 * n + 5]
+    sender = loaded_row(User, first[:n])
+    patient = loaded_row(User, first[n:2 * n]) if patient_id is not None else None
+    members = [MemberSnapshot(*row[2 * n + 5:2 * n + 10]) for row in rows
+               if row[2 * n + 5] is not None]
     if patient_id is not None:
-        circle.remember_scopes(patient_id, user_id, *rows[0][12:])
+        circle.remember_scopes(patient_id, user_id, *first[2 * n + 10:])
     return ConversationSnapshot(cid, kind, patient_id, patient, closed_at, last_message_id,
                                 members), sender
 
