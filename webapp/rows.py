@@ -8,8 +8,8 @@ transaction like any other write: the caller commits, a rollback removes it.
 Reading (the accounts a socket event reads with its conversation): the ORM's loading machinery
 runs a great deal of code for two rows, and a worker that waits between events runs it with
 cold processor caches, where every line of code touched costs: after a 10 ms pause the event's
-read took ~1.1 ms through the ORM and ~0.85 ms as a Core statement with the accounts built here
-(bench/HISTORY.md, eighteenth session).
+read took 0.90–0.93 ms through the ORM and 0.62–0.71 ms as a Core statement with the accounts
+built here (bench/HISTORY.md, eighteenth session).
 """
 
 from __future__ import annotations

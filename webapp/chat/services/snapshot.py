@@ -86,9 +86,6 @@ def keep_stored(loaded, **values) -> None:
             setattr(loaded, name, value)
 
 
-_ACCOUNT = len(columns_of(User))  # the columns of one account in a row of the statement
-
-
 @cache
 def _statement():
     from ...circle import services as circle
@@ -126,7 +123,7 @@ def load(conversation_id: int, user_id: int) -> tuple[ConversationSnapshot | Non
     rows = rows.all()
     if not rows:
         return None, None
-    first, n = rows[0], _ACCOUNT
+    first, n = rows[0], len(columns_of(User))  # n: the columns of one account in a row
     cid, kind, patient_id, closed_at, last_message_id = first[2 * n:2 * n + 5]
     sender = loaded_row(User, first[:n])
     patient = loaded_row(User, first[n:2 * n]) if patient_id is not None else None
